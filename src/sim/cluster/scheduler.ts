@@ -1,0 +1,269 @@
+import type { Node, Pod } from '../model.js';
+import { R } from '../api/resources.js';
+import { milliCpu, parseQuantity } from '../quantity.js';
+import { isoSeconds } from '../time.js';
+import { controllerOf, getCondition, setCondition, tolerates } from './objects.js';
+import type { World } from './world.js';
+
+const RETRY_UNSCHEDULABLE_MS = 60_000;
+
+/** Why one node cannot take a pod, worded as the real scheduler's plugins word it. */
+type Rejection = string;
+
+interface NodeUsage {
+  cpu: number;
+  memory: number;
+  pods: number;
+}
+
+/** The requests of a pod: CPU in millicores, memory in bytes. */
+export function podRequests(pod: Pod): { cpu: number; memory: number } {
+  let cpu = 0;
+  let memory = 0;
+  for (const c of pod.spec.containers) {
+    cpu += milliCpu(c.resources?.requests?.cpu);
+    memory += parseQuantity(c.resources?.requests?.memory);
+  }
+  return { cpu, memory };
+}
+
+/**
+ * The default scheduler, simplified: filters nodes by readiness taints, `spec.unschedulable`, taints,
+ * nodeSelector, node-name affinity (DaemonSet pods) and requested resources; scores the feasible ones
+ * by spreading replicas of one owner and by least-allocated resources; binds, or leaves the pod Pending
+ * with `PodScheduled=False` and a `FailedScheduling` event whose message matches the real one.
+ */
+export class Scheduler {
+  readonly name = 'scheduler';
+  readonly component = 'kube-scheduler' as const;
+  readonly resyncMs = RETRY_UNSCHEDULABLE_MS;
+  private readonly pending = new Set<string>();
+  private rotation = 0;
+  /** Pods of these owners go to the given node when they fit (the skew fault). */
+  readonly preferredNode = new Map<string, string>();
+
+  constructor(private readonly world: World) {
+    world.addController(this);
+    world.store.subscribe(R.pods, (c) => {
+      const pod = c.object as Pod;
+      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+      if (c.type === 'DELETED' || pod.spec.nodeName || pod.metadata.deletionTimestamp) {
+        this.pending.delete(key);
+        return;
+      }
+      if (c.type === 'ADDED') {
+        this.pending.add(key);
+        world.enqueue(this.name, key);
+      }
+    });
+    // A new or changed node may make pending pods fit, as the scheduler's queue moves them on node events.
+    world.store.subscribe(R.nodes, (c) => {
+      if (c.type === 'DELETED') return;
+      for (const key of this.pending) world.enqueue(this.name, key);
+    });
+  }
+
+  resyncKeys(): Iterable<string> {
+    return [...this.pending];
+  }
+
+  sync(key: string): void {
+    const slash = key.indexOf('/');
+    const pod = this.world.store.get<Pod>(R.pods, key.slice(0, slash), key.slice(slash + 1));
+    if (!pod || pod.spec.nodeName || pod.metadata.deletionTimestamp) {
+      this.pending.delete(key);
+      return;
+    }
+    if ((pod.spec.schedulerName ?? 'default-scheduler') !== 'default-scheduler') return;
+    this.schedule(pod);
+  }
+
+  private usage(node: string): NodeUsage {
+    const usage: NodeUsage = { cpu: 0, memory: 0, pods: 0 };
+    for (const p of this.world.podsOnNode(node)) {
+      if (p.status.phase === 'Succeeded' || p.status.phase === 'Failed') continue;
+      const r = podRequests(p);
+      usage.cpu += r.cpu;
+      usage.memory += r.memory;
+      usage.pods++;
+    }
+    return usage;
+  }
+
+  /** Why a node cannot take a pod, or undefined when it can. */
+  private reject(pod: Pod, node: Node, want: { cpu: number; memory: number }): Rejection[] | undefined {
+    const wanted = requiredNodeName(pod);
+    if (wanted !== undefined && wanted !== node.metadata.name)
+      return ["didn't match Pod's node affinity/selector"];
+    for (const [k, v] of Object.entries(pod.spec.nodeSelector ?? {})) {
+      if (node.metadata.labels?.[k] !== v) return ["didn't match Pod's node affinity/selector"];
+    }
+    if (
+      node.spec.unschedulable &&
+      !tolerates(pod.spec.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })
+    ) {
+      return ['were unschedulable'];
+    }
+    for (const taint of node.spec.taints ?? []) {
+      if (taint.effect === 'PreferNoSchedule') continue;
+      if (!tolerates(pod.spec.tolerations, taint)) {
+        return [`had untolerated taint {${taint.key}: ${taint.value ?? ''}}`];
+      }
+    }
+    const reasons: Rejection[] = [];
+    const usage = this.usage(node.metadata.name);
+    const allocatable = node.status.allocatable;
+    if (usage.pods + 1 > parseQuantity(allocatable.pods ?? '110')) reasons.push('Too many pods');
+    if (usage.cpu + want.cpu > milliCpu(allocatable.cpu)) reasons.push('Insufficient cpu');
+    if (usage.memory + want.memory > parseQuantity(allocatable.memory)) reasons.push('Insufficient memory');
+    return reasons.length > 0 ? reasons : undefined;
+  }
+
+  private schedule(pod: Pod): void {
+    const nodes = this.world.store.list<Node>(R.nodes);
+    const want = podRequests(pod);
+    const owner = controllerOf(pod);
+    const counts = new Map<string, number>();
+    const feasible: { node: Node; score: number }[] = [];
+    const rejected = new Map<string, number>();
+    // Like percentageOfNodesToScore: on big clusters stop after enough feasible nodes.
+    const enough =
+      nodes.length > 100
+        ? Math.max(100, Math.floor(nodes.length * Math.max(0.05, 0.5 - nodes.length / 12500)))
+        : nodes.length;
+    const start = this.world.isBootstrapping ? this.rotation++ % Math.max(1, nodes.length) : 0;
+    for (let i = 0; i < nodes.length && feasible.length < enough; i++) {
+      const node = nodes[(start + i) % nodes.length]!;
+      const reasons = this.reject(pod, node, want);
+      if (reasons) {
+        for (const r of reasons) rejected.set(r, (rejected.get(r) ?? 0) + 1);
+        continue;
+      }
+      if (this.world.isBootstrapping) {
+        feasible.push({ node, score: 0 });
+        break;
+      }
+      const usage = this.usage(node.metadata.name);
+      const freeCpu = 1 - (usage.cpu + want.cpu) / Math.max(1, milliCpu(node.status.allocatable.cpu));
+      const freeMem =
+        1 - (usage.memory + want.memory) / Math.max(1, parseQuantity(node.status.allocatable.memory));
+      let siblings = 0;
+      if (owner) {
+        siblings = this.world
+          .podsOnNode(node.metadata.name)
+          .filter((p) => controllerOf(p)?.uid === owner.uid).length;
+        counts.set(node.metadata.name, siblings);
+      }
+      let score = (freeCpu + freeMem) * 50 - siblings * 100;
+      if (owner && this.preferredNode.get(owner.uid) === node.metadata.name) score += 10_000;
+      feasible.push({ node, score });
+    }
+    if (feasible.length === 0) {
+      this.fail(pod, nodes.length, rejected);
+      return;
+    }
+    feasible.sort((a, b) => b.score - a.score || (a.node.metadata.name < b.node.metadata.name ? -1 : 1));
+    this.bind(pod, feasible[0]!.node);
+  }
+
+  private bind(pod: Pod, node: Node): void {
+    const now = this.world.now();
+    const bound = this.world.store.modify<Pod>(R.pods, pod.metadata.namespace, pod.metadata.name, (p) => ({
+      ...p,
+      spec: { ...p.spec, nodeName: node.metadata.name },
+      status: {
+        ...p.status,
+        conditions: setCondition(p.status.conditions, {
+          type: 'PodScheduled',
+          status: 'True',
+          lastProbeTime: null,
+          lastTransitionTime: isoSeconds(now),
+        }),
+      },
+    }));
+    this.pending.delete(`${pod.metadata.namespace}/${pod.metadata.name}`);
+    if (bound) {
+      this.world.record(
+        { kind: 'Pod', apiVersion: 'v1', object: bound },
+        'Normal',
+        'Scheduled',
+        `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node.metadata.name}`,
+        { component: 'default-scheduler', isEventsV1: true, instance: this.instance(), action: 'Binding' },
+      );
+    }
+  }
+
+  private instance(): string {
+    return `default-scheduler-${this.world.options.platform === 'kubeadm' ? 'control-plane' : 'managed'}`;
+  }
+
+  private fail(pod: Pod, total: number, rejected: Map<string, number>): void {
+    const parts = [...rejected.entries()]
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+      .map(
+        ([reason, n]) =>
+          `${n} ${reason.startsWith('had') || reason.startsWith('were') || reason.startsWith("didn't") ? `node(s) ${reason}` : reason}`,
+      );
+    const isPreemptionUseless = [...rejected.keys()].every(
+      (r) => !r.startsWith('Insufficient') && r !== 'Too many pods',
+    );
+    const preemption = isPreemptionUseless
+      ? `preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`
+      : `preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`;
+    const message = `0/${total} nodes are available: ${parts.join(', ')}. ${preemption}`;
+    const now = isoSeconds(this.world.now());
+    const updated = this.world.store.modify<Pod>(R.pods, pod.metadata.namespace, pod.metadata.name, (p) => {
+      const current = getCondition(p.status.conditions, 'PodScheduled');
+      if (current?.status === 'False' && current.message === message) return p;
+      return {
+        ...p,
+        status: {
+          ...p.status,
+          conditions: setCondition(p.status.conditions, {
+            type: 'PodScheduled',
+            status: 'False',
+            lastProbeTime: null,
+            lastTransitionTime: now,
+            reason: 'Unschedulable',
+            message,
+          }),
+        },
+      };
+    });
+    if (updated) {
+      this.world.record(
+        { kind: 'Pod', apiVersion: 'v1', object: updated },
+        'Warning',
+        'FailedScheduling',
+        message,
+        {
+          component: 'default-scheduler',
+          isEventsV1: true,
+          instance: this.instance(),
+          action: 'Scheduling',
+        },
+      );
+    }
+  }
+}
+
+/** The node a pod must run on (DaemonSet pods pin it through node affinity on `metadata.name`). */
+function requiredNodeName(pod: Pod): string | undefined {
+  const affinity = pod.spec.affinity as
+    | {
+        nodeAffinity?: {
+          requiredDuringSchedulingIgnoredDuringExecution?: {
+            nodeSelectorTerms?: { matchFields?: { key: string; operator: string; values?: string[] }[] }[];
+          };
+        };
+      }
+    | undefined;
+  const terms =
+    affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  for (const t of terms) {
+    for (const f of t.matchFields ?? []) {
+      if (f.key === 'metadata.name' && f.operator === 'In') return f.values?.[0];
+    }
+  }
+  return undefined;
+}

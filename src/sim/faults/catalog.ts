@@ -1,0 +1,622 @@
+import type { ApiServer } from '../api/server.js';
+import { R } from '../api/resources.js';
+import { generateServingCertificate } from '../api/tls.js';
+import type { Behavior } from '../cluster/behavior.js';
+import type { Cluster } from '../cluster/cluster.js';
+import { controllerOf } from '../cluster/objects.js';
+import type { Container, DaemonSet, Deployment, KObject, Pod, ReplicaSet } from '../model.js';
+import { deployment as createDeployment, namespace as createNamespace } from '../scenario/workloads.js';
+import { tooOldResourceVersion } from '../api/status.js';
+
+/** What a fault gets to work with. */
+export interface FaultContext {
+  cluster: Cluster;
+  api: ApiServer | undefined;
+  apiOptions: { host: string; tls: boolean };
+  /** Installs this fault's container behavior override (replacing an earlier one). */
+  setOverride(fn: (pod: Pod, container: Container) => Behavior | undefined): void;
+  clearOverride(): void;
+  fail(message: string): Error;
+}
+
+/** A started fault. */
+export interface FaultHandle {
+  stop(): void;
+  /** The fault did its work at once (a rollout, a compaction): nothing stays active. */
+  isInstant?: boolean;
+  /** The fault ends by itself after this long (api-down SECONDS). */
+  durationMs?: number;
+}
+
+/** One entry of the fault catalog. */
+export interface FaultDefinition {
+  name: string;
+  usage: string;
+  summary: string;
+  target: 'none' | 'required' | 'optional';
+  start(ctx: FaultContext, target: string | undefined, args: string[]): FaultHandle;
+}
+
+type Workload = { kind: 'Deployment' | 'DaemonSet' | 'StatefulSet'; object: KObject };
+
+function splitTarget(ctx: FaultContext, target: string, usage: string): [string, string] {
+  const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(target);
+  if (!m) throw ctx.fail(`target "${target}" must be NAMESPACE/NAME (usage: ${usage})`);
+  return [m[1]!, m[2]!];
+}
+
+function listNames(objects: KObject[]): string {
+  const names = objects.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort();
+  return names.length > 25 ? `${names.slice(0, 25).join(', ')}, ...` : names.join(', ');
+}
+
+function findDeployment(ctx: FaultContext, target: string, usage: string): Deployment {
+  const [ns, name] = splitTarget(ctx, target, usage);
+  const d = ctx.cluster.world.store.get<Deployment>(R.deployments, ns, name);
+  if (!d) {
+    const all = ctx.cluster.world.store
+      .list<Deployment>(R.deployments)
+      .filter((x) => !x.metadata.namespace?.startsWith('load-'));
+    throw ctx.fail(`deployment "${target}" not found; deployments: ${listNames(all)}`);
+  }
+  return d;
+}
+
+function findWorkload(ctx: FaultContext, target: string, usage: string): Workload {
+  const [ns, name] = splitTarget(ctx, target, usage);
+  const store = ctx.cluster.world.store;
+  const d = store.get(R.deployments, ns, name);
+  if (d) return { kind: 'Deployment', object: d };
+  const ds = store.get(R.daemonsets, ns, name);
+  if (ds) return { kind: 'DaemonSet', object: ds };
+  const sts = store.get(R.statefulsets, ns, name);
+  if (sts) return { kind: 'StatefulSet', object: sts };
+  const all = [
+    ...store.list(R.deployments),
+    ...store.list(R.daemonsets),
+    ...store.list(R.statefulsets),
+  ].filter((x) => x.metadata.namespace !== undefined && !x.metadata.namespace.startsWith('load-'));
+  throw ctx.fail(
+    `workload "${target}" not found (Deployment, DaemonSet or StatefulSet); workloads: ${listNames(all)}`,
+  );
+}
+
+/** Whether a pod belongs to a workload (directly, or through a ReplicaSet of a Deployment). */
+function belongsTo(cluster: Cluster, pod: Pod, workloadUid: string): boolean {
+  const owner = controllerOf(pod);
+  if (!owner) return false;
+  if (owner.uid === workloadUid) return true;
+  if (owner.kind !== 'ReplicaSet') return false;
+  const rs = cluster.world.store.get<ReplicaSet>(R.replicasets, pod.metadata.namespace, owner.name);
+  return rs !== undefined && controllerOf(rs)?.uid === workloadUid;
+}
+
+function podsOf(cluster: Cluster, workloadUid: string, namespace: string): Pod[] {
+  return cluster.world.store.list<Pod>(R.pods, namespace).filter((p) => belongsTo(cluster, p, workloadUid));
+}
+
+/** Restarts the crashed containers of pods at once (a fixed manifest or config makes the kubelet retry now). */
+function restartNow(cluster: Cluster, pods: Pod[]): void {
+  for (const pod of pods) {
+    if (pod.spec.nodeName) cluster.kubelets.get(pod.spec.nodeName)?.restartNow(pod.metadata.uid);
+  }
+}
+
+/** A fault that overrides the behavior of a workload's containers until stopped. */
+function workloadBehavior(
+  ctx: FaultContext,
+  target: string,
+  usage: string,
+  behavior: Behavior,
+  containerFilter?: string,
+): FaultHandle {
+  const w = findWorkload(ctx, target, usage);
+  const uid = w.object.metadata.uid;
+  const ns = w.object.metadata.namespace!;
+  ctx.setOverride((pod, container) =>
+    pod.metadata.namespace === ns &&
+    belongsTo(ctx.cluster, pod, uid) &&
+    (!containerFilter || container.name === containerFilter)
+      ? behavior
+      : undefined,
+  );
+  return {
+    stop: () => {
+      ctx.clearOverride();
+      restartNow(ctx.cluster, podsOf(ctx.cluster, uid, ns));
+    },
+  };
+}
+
+function staticPodBehavior(
+  ctx: FaultContext,
+  component: 'kube-scheduler' | 'kube-controller-manager',
+): FaultHandle {
+  const cp = ctx.cluster.controlPlane;
+  if (!cp.isSelfManaged) {
+    // On a managed platform the provider runs it: there is no pod to crash, it is simply gone.
+    cp.managedDown.add(component);
+    return { stop: () => cp.managedDown.delete(component) };
+  }
+  const pod = cp.staticPod(component);
+  if (!pod) throw ctx.fail(`the ${component} static pod does not exist`);
+  ctx.setOverride((p) =>
+    p.metadata.uid === pod.metadata.uid
+      ? { kind: 'crash', afterMs: 3000, exitCode: 1, reason: 'Error' }
+      : undefined,
+  );
+  return {
+    stop: () => {
+      ctx.clearOverride();
+      const current = cp.staticPod(component);
+      if (current) restartNow(ctx.cluster, [current]);
+    },
+  };
+}
+
+function nextVersionTag(image: string): string {
+  const m = /^(.*):(\d+)\.(\d+)\.(\d+)$/.exec(image);
+  if (m) return `${m[1]}:${m[2]}.${m[3]}.${Number(m[4]) + 1}`;
+  const base = image.replace(/:[^/:]+$/, '');
+  return `${base}:v2`;
+}
+
+function patchTemplate(
+  ctx: FaultContext,
+  d: Deployment,
+  fn: (t: Deployment['spec']['template']) => Deployment['spec']['template'],
+): void {
+  ctx.cluster.world.store.modify<Deployment>(R.deployments, d.metadata.namespace, d.metadata.name, (x) => ({
+    ...x,
+    metadata: { ...x.metadata, generation: (x.metadata.generation ?? 1) + 1 },
+    spec: { ...x.spec, template: fn(x.spec.template) },
+  }));
+}
+
+function restoreTemplate(ctx: FaultContext, d: Deployment): void {
+  const original = d.spec.template;
+  patchTemplate(ctx, d, () => original);
+}
+
+/** A rollout restart, as `kubectl rollout restart` does it (a template annotation). */
+function rolloutRestart(ctx: FaultContext, d: Deployment): void {
+  patchTemplate(ctx, d, (t) => ({
+    ...t,
+    metadata: {
+      ...t.metadata,
+      annotations: {
+        ...(t.metadata.annotations ?? {}),
+        'kubectl.kubernetes.io/restartedAt': ctx.cluster.world.nowIso(),
+      },
+    },
+  }));
+}
+
+const LOG_AGENTS = /fluent-bit|fluentd|vector|promtail|datadog|otel|opentelemetry|filebeat/;
+
+/** Every fault the simulator can inject. */
+export const FAULTS: readonly FaultDefinition[] = [
+  {
+    name: 'scheduler-down',
+    usage: 'scheduler-down',
+    summary: 'kube-scheduler crash-loops: new pods stay Pending, its Lease goes stale',
+    target: 'none',
+    start: (ctx) => staticPodBehavior(ctx, 'kube-scheduler'),
+  },
+  {
+    name: 'controller-manager-down',
+    usage: 'controller-manager-down',
+    summary: 'kube-controller-manager crash-loops: ReplicaSets stop creating pods, nodes are not judged',
+    target: 'none',
+    start: (ctx) => staticPodBehavior(ctx, 'kube-controller-manager'),
+  },
+  {
+    name: 'apiserver-unready',
+    usage: 'apiserver-unready',
+    summary: '/readyz fails its etcd-readiness check; the kube-apiserver pod turns unready',
+    target: 'none',
+    start: (ctx) => {
+      const cp = ctx.cluster.controlPlane;
+      cp.failingReadyz.add('etcd-readiness');
+      const pod = cp.staticPod('kube-apiserver');
+      if (pod)
+        ctx.setOverride((p) => (p.metadata.uid === pod.metadata.uid ? { kind: 'unready' } : undefined));
+      return {
+        stop: () => {
+          cp.failingReadyz.delete('etcd-readiness');
+          ctx.clearOverride();
+        },
+      };
+    },
+  },
+  {
+    name: 'addon-crash',
+    usage: 'addon-crash NAMESPACE/NAME',
+    summary: 'a kube-system or add-on workload (Deployment or DaemonSet) crash-loops',
+    target: 'required',
+    start: (ctx, target) =>
+      workloadBehavior(ctx, target!, 'addon-crash NAMESPACE/NAME', {
+        kind: 'crash',
+        afterMs: 8000,
+        exitCode: 1,
+        reason: 'Error',
+      }),
+  },
+  {
+    name: 'node-notready',
+    usage: 'node-notready NODE',
+    summary: 'the kubelet stops: no heartbeats, the node turns NotReady (Unknown) after the grace period',
+    target: 'required',
+    start: (ctx, target) => {
+      const kubelet = ctx.cluster.kubelets.get(target!);
+      if (!kubelet)
+        throw ctx.fail(
+          `node "${target}" not found; nodes: ${[...ctx.cluster.kubelets.keys()].slice(0, 25).join(', ')}`,
+        );
+      kubelet.stop();
+      return { stop: () => kubelet.start() };
+    },
+  },
+  {
+    name: 'disk-fill',
+    usage: 'disk-fill NODE [PERCENT]',
+    summary: 'the node filesystem fills to PERCENT (default 92): image GC fails, DiskPressure, evictions',
+    target: 'required',
+    start: (ctx, target, args) => {
+      const kubelet = ctx.cluster.kubelets.get(target!);
+      if (!kubelet)
+        throw ctx.fail(
+          `node "${target}" not found; nodes: ${[...ctx.cluster.kubelets.keys()].slice(0, 25).join(', ')}`,
+        );
+      const percent = args[0] === undefined ? 92 : Number(args[0]);
+      if (!Number.isFinite(percent) || percent <= 0 || percent > 100)
+        throw ctx.fail(`PERCENT must be a number in (0, 100], got "${args[0]}"`);
+      const before = kubelet.fillBytes;
+      const used = kubelet.fsUsedBytes() - before;
+      kubelet.fillBytes = Math.max(0, (kubelet.fsCapacityBytes * percent) / 100 - used);
+      return {
+        stop: () => {
+          kubelet.fillBytes = before;
+          kubelet.reportStatus();
+        },
+      };
+    },
+  },
+  {
+    name: 'log-agent-errors',
+    usage: 'log-agent-errors',
+    summary: 'the log-agent DaemonSet logs output errors and its pods restart now and then (logs are lost)',
+    target: 'none',
+    start: (ctx) => {
+      const agent = ctx.cluster.world.store
+        .list<DaemonSet>(R.daemonsets)
+        .find((d) => LOG_AGENTS.test(d.metadata.name));
+      if (!agent)
+        throw ctx.fail(
+          'no log-agent DaemonSet (fluent-bit, fluentd, vector, promtail, datadog-agent, otel-collector) in this cluster',
+        );
+      return workloadBehavior(ctx, `${agent.metadata.namespace}/${agent.metadata.name}`, 'log-agent-errors', {
+        kind: 'flaky',
+        everyMs: 150_000,
+      });
+    },
+  },
+  {
+    name: 'oom',
+    usage: 'oom NAMESPACE/DEPLOYMENT',
+    summary: "the Deployment's containers exceed their memory limit and are OOMKilled, then back off",
+    target: 'required',
+    start: (ctx, target) => {
+      findDeployment(ctx, target!, 'oom NAMESPACE/DEPLOYMENT');
+      return workloadBehavior(ctx, target!, 'oom NAMESPACE/DEPLOYMENT', {
+        kind: 'crash',
+        afterMs: 25_000,
+        exitCode: 137,
+        reason: 'OOMKilled',
+      });
+    },
+  },
+  {
+    name: 'crashloop',
+    usage: 'crashloop NAMESPACE/DEPLOYMENT',
+    summary: "the Deployment's containers exit with an error and go into CrashLoopBackOff",
+    target: 'required',
+    start: (ctx, target) => {
+      findDeployment(ctx, target!, 'crashloop NAMESPACE/DEPLOYMENT');
+      return workloadBehavior(ctx, target!, 'crashloop NAMESPACE/DEPLOYMENT', {
+        kind: 'crash',
+        afterMs: 10_000,
+        exitCode: 1,
+        reason: 'Error',
+      });
+    },
+  },
+  {
+    name: 'bad-image',
+    usage: 'bad-image NAMESPACE/DEPLOYMENT',
+    summary: 'a rollout to an image tag that does not exist: ErrImagePull, ImagePullBackOff, a stuck rollout',
+    target: 'required',
+    start: (ctx, target) => {
+      const d = findDeployment(ctx, target!, 'bad-image NAMESPACE/DEPLOYMENT');
+      patchTemplate(ctx, d, (t) => ({
+        ...t,
+        spec: {
+          ...t.spec,
+          containers: t.spec.containers.map((c, i) =>
+            i === 0 ? { ...c, image: c.image.replace(/:[^/:]+$/, '') + ':does-not-exist' } : c,
+          ),
+        },
+      }));
+      return { stop: () => restoreTemplate(ctx, d) };
+    },
+  },
+  {
+    name: 'restart-spike',
+    usage: 'restart-spike NAMESPACE/DEPLOYMENT',
+    summary: "the Deployment's containers restart every minute or two while mostly serving",
+    target: 'required',
+    start: (ctx, target) => {
+      findDeployment(ctx, target!, 'restart-spike NAMESPACE/DEPLOYMENT');
+      return workloadBehavior(ctx, target!, 'restart-spike NAMESPACE/DEPLOYMENT', {
+        kind: 'flaky',
+        everyMs: 90_000,
+      });
+    },
+  },
+  {
+    name: 'skew',
+    usage: 'skew NAMESPACE/DEPLOYMENT [NODE]',
+    summary: "all of the Deployment's replicas end up on one node (stopping it rolls them out again)",
+    target: 'required',
+    start: (ctx, target, args) => {
+      const d = findDeployment(ctx, target!, 'skew NAMESPACE/DEPLOYMENT [NODE]');
+      const pods = podsOf(ctx.cluster, d.metadata.uid, d.metadata.namespace!);
+      const node = args[0] ?? pods.find((p) => p.spec.nodeName)?.spec.nodeName;
+      if (!node || !ctx.cluster.kubelets.has(node))
+        throw ctx.fail(
+          `node "${args[0] ?? ''}" not found; nodes: ${[...ctx.cluster.kubelets.keys()].slice(0, 25).join(', ')}`,
+        );
+      const owners = ctx.cluster.world
+        .dependentsOf<ReplicaSet>(d.metadata.uid, R.replicasets)
+        .map((rs) => rs.metadata.uid);
+      for (const uid of owners) ctx.cluster.scheduler.preferredNode.set(uid, node);
+      // The replicas elsewhere are replaced (as after node drains and evictions); new ones land together.
+      for (const pod of pods) {
+        if (pod.spec.nodeName !== node)
+          ctx.cluster.world.store.delete(R.pods, pod.metadata.namespace, pod.metadata.name);
+      }
+      return {
+        stop: () => {
+          for (const uid of owners) ctx.cluster.scheduler.preferredNode.delete(uid);
+          const current = ctx.cluster.world.store.get<Deployment>(
+            R.deployments,
+            d.metadata.namespace,
+            d.metadata.name,
+          );
+          if (current) rolloutRestart(ctx, current);
+        },
+      };
+    },
+  },
+  {
+    name: 'capacity-exhausted',
+    usage: 'capacity-exhausted',
+    summary: 'a batch Deployment requests more CPU than the cluster has, with the autoscaler at its maximum',
+    target: 'none',
+    start: (ctx) => {
+      const world = ctx.cluster.world;
+      const autoscaler = ctx.cluster.autoscaler;
+      const previousMax = autoscaler?.maxNodes;
+      if (autoscaler) autoscaler.maxNodes = autoscaler.currentNodes();
+      if (!world.store.get(R.namespaces, undefined, 'batch')) createNamespace(world, 'batch');
+      createDeployment(world, 'batch', 'model-training', 12, {
+        image: 'ghcr.io/healwatch-sim/trainer:1.4.0',
+        cpu: '2',
+        memory: '4Gi',
+      });
+      return {
+        stop: () => {
+          if (autoscaler && previousMax !== undefined) autoscaler.maxNodes = previousMax;
+          world.store.delete(R.deployments, 'batch', 'model-training');
+        },
+      };
+    },
+  },
+  {
+    name: 'autoscaler-down',
+    usage: 'autoscaler-down',
+    summary: 'the Cluster Autoscaler crash-loops: unschedulable pods get no new nodes',
+    target: 'none',
+    start: (ctx) => {
+      const ca = ctx.cluster.world.store
+        .list<Deployment>(R.deployments, 'kube-system')
+        .find((d) => d.metadata.name === 'cluster-autoscaler');
+      if (!ca)
+        throw ctx.fail(
+          'this cluster has no visible cluster-autoscaler Deployment (on GKE and AKS the provider runs it)',
+        );
+      return workloadBehavior(ctx, 'kube-system/cluster-autoscaler', 'autoscaler-down', {
+        kind: 'crash',
+        afterMs: 5000,
+        exitCode: 255,
+        reason: 'Error',
+      });
+    },
+  },
+  {
+    name: 'rollout',
+    usage: 'rollout NAMESPACE/DEPLOYMENT',
+    summary: 'a healthy rollout to the next image version',
+    target: 'required',
+    start: (ctx, target) => {
+      const d = findDeployment(ctx, target!, 'rollout NAMESPACE/DEPLOYMENT');
+      patchTemplate(ctx, d, (t) => ({
+        ...t,
+        spec: {
+          ...t.spec,
+          containers: t.spec.containers.map((c, i) =>
+            i === 0 ? { ...c, image: nextVersionTag(c.image) } : c,
+          ),
+        },
+      }));
+      return { stop: () => undefined, isInstant: true };
+    },
+  },
+  {
+    name: 'rollout-stuck',
+    usage: 'rollout-stuck NAMESPACE/DEPLOYMENT',
+    summary: 'a rollout whose new pods never become ready: it stalls and passes its progress deadline',
+    target: 'required',
+    start: (ctx, target) => {
+      const d = findDeployment(ctx, target!, 'rollout-stuck NAMESPACE/DEPLOYMENT');
+      patchTemplate(ctx, d, (t) => ({
+        metadata: {
+          ...t.metadata,
+          annotations: { ...(t.metadata.annotations ?? {}), 'sim.healwatch.io/behavior': 'unready' },
+        },
+        spec: {
+          ...t.spec,
+          containers: t.spec.containers.map((c, i) =>
+            i === 0 ? { ...c, image: nextVersionTag(c.image) } : c,
+          ),
+        },
+      }));
+      return { stop: () => restoreTemplate(ctx, d) };
+    },
+  },
+  {
+    name: 'version',
+    usage: 'version VERSION',
+    summary: 'the API server reports another version (e.g. v1.29.4, past end of life)',
+    target: 'required',
+    start: (ctx, target) => {
+      if (!/^v\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(target!))
+        throw ctx.fail(`VERSION must look like v1.29.4, got "${target}"`);
+      const world = ctx.cluster.world;
+      const before = world.gitVersion;
+      world.gitVersion = target!;
+      return {
+        stop: () => {
+          world.gitVersion = before;
+        },
+      };
+    },
+  },
+  {
+    name: 'cert-expiry',
+    usage: 'cert-expiry DAYS',
+    summary:
+      'the API serving certificate and the kubelet client certificates expire in DAYS (negative: expired)',
+    target: 'required',
+    start: (ctx, target) => {
+      const days = Number(target);
+      if (!Number.isFinite(days)) throw ctx.fail(`DAYS must be a number, got "${target}"`);
+      const world = ctx.cluster.world;
+      const notAfter = world.now() + days * 86_400_000;
+      const previous = [...ctx.cluster.kubelets.values()].map((k) => [k, k.clientCertNotAfter] as const);
+      for (const k of ctx.cluster.kubelets.values()) k.clientCertNotAfter = notAfter;
+      const api = ctx.api;
+      const before = api?.servingCertificate;
+      const authority = ctx.cluster.certificateAuthority;
+      if (api && before && authority) {
+        api.setCertificate(
+          generateServingCertificate(authority, {
+            hosts: [
+              ctx.apiOptions.host,
+              'localhost',
+              '127.0.0.1',
+              'kubernetes',
+              'kubernetes.default',
+              'kubernetes.default.svc',
+            ],
+            notBefore: new Date(Math.min(notAfter, world.now()) - 365 * 86_400_000),
+            notAfter: new Date(notAfter),
+          }),
+        );
+      }
+      return {
+        stop: () => {
+          for (const [k, at] of previous) k.clientCertNotAfter = at;
+          if (api && before) api.setCertificate(before);
+        },
+      };
+    },
+  },
+  {
+    name: 'api-down',
+    usage: 'api-down SECONDS',
+    summary: 'the API server drops every connection for SECONDS (simulated time), watches included',
+    target: 'required',
+    start: (ctx, target) => {
+      const seconds = Number(target);
+      if (!Number.isFinite(seconds) || seconds <= 0)
+        throw ctx.fail(`SECONDS must be a positive number, got "${target}"`);
+      const api = ctx.api;
+      if (!api) throw ctx.fail('the API server is not running');
+      api.faults.isDown = true;
+      api.dropConnections();
+      return {
+        durationMs: seconds * 1000,
+        stop: () => {
+          api.faults.isDown = false;
+        },
+      };
+    },
+  },
+  {
+    name: 'api-slow',
+    usage: 'api-slow MS',
+    summary: 'every API answer is delayed MS real milliseconds',
+    target: 'required',
+    start: (ctx, target) => {
+      const ms = Number(target);
+      if (!Number.isFinite(ms) || ms < 0) throw ctx.fail(`MS must be a non-negative number, got "${target}"`);
+      const api = ctx.api;
+      if (!api) throw ctx.fail('the API server is not running');
+      api.faults.slowMs = ms;
+      return {
+        stop: () => {
+          api.faults.slowMs = 0;
+        },
+      };
+    },
+  },
+  {
+    name: 'api-429',
+    usage: 'api-429',
+    summary: 'the API server answers 429 Too Many Requests (Retry-After: 1) to every request but health',
+    target: 'none',
+    start: (ctx) => {
+      const api = ctx.api;
+      if (!api) throw ctx.fail('the API server is not running');
+      api.faults.isThrottling = true;
+      return {
+        stop: () => {
+          api.faults.isThrottling = false;
+        },
+      };
+    },
+  },
+  {
+    name: 'watch-compact',
+    usage: 'watch-compact',
+    summary:
+      'history is compacted: open watches get a 410 ERROR event and close, old resourceVersions and continue tokens expire',
+    target: 'none',
+    start: (ctx) => {
+      const store = ctx.cluster.world.store;
+      const requested = store.resourceVersion;
+      store.compact();
+      for (const w of ctx.api?.watches.list() ?? [])
+        w.fail(tooOldResourceVersion(requested - 1, requested + 1).toStatus());
+      return { stop: () => undefined, isInstant: true };
+    },
+  },
+  {
+    name: 'heal',
+    usage: 'heal',
+    summary: 'ends every active fault',
+    target: 'none',
+    start: () => ({ stop: () => undefined, isInstant: true }),
+  },
+];
