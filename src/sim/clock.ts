@@ -25,6 +25,11 @@ export class SimClock {
   private isAdvancing = false;
   /** Called after every batch of due timers has run (the world uses it to drain its work queues). */
   onSettle: (() => void) | undefined;
+  /**
+   * Receives an error thrown by a timer when real time drives the clock (a long-running simulator logs
+   * it and goes on); without it, and always under `advance`, the error propagates to the caller.
+   */
+  onError: ((error: unknown) => void) | undefined;
 
   constructor(
     startMs: number,
@@ -127,7 +132,12 @@ export class SimClock {
     this.simStart = this.current;
     this.driver = setInterval(() => {
       const target = this.simStart + (performance.now() - this.realStart) * this.speed;
-      this.advanceTo(Math.floor(target));
+      try {
+        this.advanceTo(Math.floor(target));
+      } catch (error) {
+        if (!this.onError) throw error;
+        this.onError(error);
+      }
     }, tickMs);
     this.driver.unref();
   }

@@ -8,7 +8,7 @@ import {
   type RequestRecord,
 } from './api/server.js';
 import type { ResourceType } from './api/resources.js';
-import { generateCertificateAuthority, generateServingCertificate } from './api/tls.js';
+import { generateCertificateAuthority, generateClientCertificate, generateServingCertificate, type ServingCertificate } from './api/tls.js';
 import { Cluster } from './cluster/cluster.js';
 import type { Platform } from './cluster/world.js';
 import { podLog } from './cluster/logs.js';
@@ -116,6 +116,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         notAfter: new Date(now + (options.certDays ?? 365) * 86_400_000),
       })
     : undefined;
+  // kubeadm's admin.conf authenticates with a client certificate valid one year from the cluster's birth.
+  const clientCertificate = authority
+    ? generateClientCertificate(authority, {
+        commonName: 'kubernetes-admin',
+        organization: 'kubeadm:cluster-admins',
+        notBefore: new Date(now - 21 * 86_400_000),
+        notAfter: new Date(now + 344 * 86_400_000),
+      })
+    : undefined;
   const backend: ApiBackend = {
     store: cluster.world.store,
     now: () => cluster.world.now(),
@@ -139,7 +148,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const api = new ApiServer(backend, {
     host,
     port: options.port ?? 0,
-    ...(certificate ? { certificate } : {}),
+    ...(certificate && authority ? { certificate, clientCa: authority.cert } : {}),
     ...(options.token ? { token: options.token } : {}),
     ...(options.maxWatchSeconds !== undefined ? { maxWatchSeconds: options.maxWatchSeconds } : {}),
     ...(options.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : {}),
@@ -147,7 +156,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   faults.attachApi(api, { host, tls: options.tls === true });
   const port = await api.listen();
   const isManual = options.clock === 'manual';
-  if (!isManual) cluster.world.clock.start();
+  if (!isManual) {
+    // A long-running simulator reports a failing timer and goes on; tests (manual clock) see it thrown.
+    cluster.world.clock.onError = (error) => process.stderr.write(`simulator: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    cluster.world.clock.start();
+  }
   scenario.schedule(faults, cluster.world.clock);
   const churn = options.churn ? new Churn(cluster, options.churn) : undefined;
   churn?.start();
@@ -165,7 +178,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     requestLog: () => api.requestLog(),
     whenWatching: (plural) => api.watches.whenWatching(plural),
-    kubeconfig: (o = {}) => kubeconfigFor(api.url, authority?.cert, o.token ?? options.token, o.namespace),
+    kubeconfig: (o = {}) =>
+      kubeconfigFor(api.url, {
+        ...(authority ? { caPem: authority.cert } : {}),
+        ...((o.token ?? options.token) ? { token: o.token ?? options.token } : {}),
+        ...(clientCertificate ? { client: clientCertificate } : {}),
+        ...(o.namespace ? { namespace: o.namespace } : {}),
+      }),
     close: async () => {
       churn?.stop();
       cluster.world.clock.stop();
@@ -197,13 +216,18 @@ export function versionInfo(gitVersion: string): Record<string, string> {
   };
 }
 
-/** A kubeconfig YAML for the simulator; with TLS it trusts the simulator's CA. */
+/**
+ * A kubeconfig YAML for the simulator: with TLS it trusts the simulator's CA and authenticates with the
+ * bearer token if one is set, else with the admin client certificate.
+ */
 export function kubeconfigFor(
   url: string,
-  caPem: string | undefined,
-  token: string | undefined,
-  namespace = 'default',
+  auth: { caPem?: string; token?: string; client?: ServingCertificate; namespace?: string } = {},
 ): string {
+  const b64 = (text: string): string => Buffer.from(text).toString('base64');
+  let user = '  user: {}';
+  if (auth.token) user = `  user:\n    token: ${auth.token}`;
+  else if (auth.client) user = `  user:\n    client-certificate-data: ${b64(auth.client.cert)}\n    client-key-data: ${b64(auth.client.key)}`;
   const lines = [
     'apiVersion: v1',
     'kind: Config',
@@ -211,17 +235,17 @@ export function kubeconfigFor(
     '- name: healwatch-sim',
     '  cluster:',
     `    server: ${url}`,
-    ...(caPem ? [`    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`] : []),
+    ...(auth.caPem ? [`    certificate-authority-data: ${b64(auth.caPem)}`] : []),
     'contexts:',
     '- name: healwatch-sim',
     '  context:',
     '    cluster: healwatch-sim',
     '    user: healwatch-sim',
-    `    namespace: ${namespace}`,
+    `    namespace: ${auth.namespace ?? 'default'}`,
     'current-context: healwatch-sim',
     'users:',
     '- name: healwatch-sim',
-    token ? `  user:\n    token: ${token}` : '  user: {}',
+    user,
     '',
   ];
   return lines.join('\n');

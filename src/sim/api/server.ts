@@ -6,6 +6,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { KObject } from '../model.js';
 import {
@@ -99,6 +100,8 @@ export interface ApiServerOptions {
   port: number;
   /** Serve HTTPS with this certificate (kubectl only sends tokens over TLS). */
   certificate?: ServingCertificate;
+  /** With TLS: client certificates signed by this CA authenticate (as kubeadm's admin.conf does). */
+  clientCa?: string;
   /** Require `Authorization: Bearer <token>` on everything but health and version. */
   token?: string;
   /** Cap on watch duration in real seconds (tests use a few seconds to bound `kubectl get -w`). */
@@ -157,7 +160,15 @@ export class ApiServer {
       this.handle(req, res).catch((error: unknown) => this.fail(res, error));
     };
     const server = this.certificate
-      ? createHttpsServer({ cert: this.certificate.cert, key: this.certificate.key }, handler)
+      ? createHttpsServer(
+          {
+            cert: this.certificate.cert,
+            key: this.certificate.key,
+            // Ask for a client certificate but accept connections without one: tokens work too.
+            ...(this.options.clientCa ? { ca: this.options.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+          },
+          handler,
+        )
       : createHttpServer(handler);
     server.keepAliveTimeout = 60_000;
     server.on('connection', (socket: Socket) => {
@@ -340,7 +351,9 @@ export class ApiServer {
     // Health and version are readable by anyone, as the default system:public-info-viewer role allows.
     if (OPEN_PATHS.some((p) => path === p || path.startsWith(`${p}/`))) return true;
     const header = req.headers.authorization ?? '';
-    return header === `Bearer ${token}`;
+    if (header === `Bearer ${token}`) return true;
+    // A client certificate the cluster CA signed authenticates as well (x509 authentication).
+    return (req.socket as TLSSocket).authorized === true && this.options.clientCa !== undefined;
   }
 
   private serveDiscoveryRoot(req: IncomingMessage, res: ServerResponse, path: '/api' | '/apis'): void {

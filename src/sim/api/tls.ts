@@ -97,3 +97,30 @@ export function generateServingCertificate(
     notAfter: new Date(parsed.validTo),
   };
 }
+
+/** A client certificate for the kubeconfig, as kubeadm's admin.conf carries one. */
+export function generateClientCertificate(
+  ca: CertificateAuthority,
+  options: { commonName: string; organization?: string; notBefore: Date; notAfter: Date },
+): ServingCertificate {
+  const { privateKey, publicKey } = keyPair();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
+  cert.serialNumber = serial();
+  cert.validity.notBefore = options.notBefore;
+  cert.validity.notAfter = options.notAfter;
+  cert.setSubject([
+    ...(options.organization ? [{ name: 'organizationName', value: options.organization }] : []),
+    { name: 'commonName', value: options.commonName },
+  ]);
+  cert.setIssuer(forge.pki.certificateFromPem(ca.cert).subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(ca.key), forge.md.sha256.create());
+  const pem = forge.pki.certificateToPem(cert);
+  const parsed = new X509Certificate(pem);
+  return { cert: pem, key: privateKey, notBefore: new Date(parsed.validFrom), notAfter: new Date(parsed.validTo) };
+}

@@ -64,6 +64,11 @@ const LIVEZ = [
 export class ControlPlane {
   /** Components a managed platform's provider has taken down (they have no pods to crash). */
   readonly managedDown = new Set<Component>();
+  /**
+   * Components whose process exits during start-up (scheduler-down, controller-manager-down): in the
+   * seconds their container runs before each crash they neither take their Lease nor do any work.
+   */
+  readonly failingStart = new Set<Component>();
   /** `/readyz` checks made to fail (apiserver-unready). */
   readonly failingReadyz = new Set<string>();
   private readonly identities = new Map<LeaderComponent, { id: string; instance: number }>();
@@ -160,6 +165,7 @@ export class ControlPlane {
   /** Whether a component is up now. */
   isUp(component: Component): boolean {
     if (this.world.isBootstrapping) return true;
+    if (this.failingStart.has(component)) return false;
     if (component === 'cluster-autoscaler' || component === 'metrics-server')
       return this.isAddonUp(component);
     if (!this.controlPlaneNode) return !this.managedDown.has(component);

@@ -33,7 +33,8 @@ const EVENT_TTL_MS = 60 * 60_000;
  */
 export class EventRecorder {
   private readonly byKey = new Map<string, { namespace: string; name: string }>();
-  private lastNanos = 0;
+  /** Unix nanoseconds exceed 2^53, so they are counted exactly as a bigint. */
+  private lastNanos = 0n;
 
   constructor(
     private readonly store: Store,
@@ -75,8 +76,8 @@ export class EventRecorder {
       this.byKey.delete(key);
     }
     // Event names are `<object>.<hex unix nanoseconds>`, unique per recorder.
-    let nanos = Math.floor(at) * 1_000_000 + this.rng.int(0, 999_999);
-    if (nanos <= this.lastNanos) nanos = this.lastNanos + 1;
+    let nanos = BigInt(Math.floor(at)) * 1_000_000n + BigInt(this.rng.int(0, 999_999));
+    if (nanos <= this.lastNanos) nanos = this.lastNanos + 1n;
     this.lastNanos = nanos;
     const involvedObject: ObjectReference = {
       kind: target.kind,

@@ -126,6 +126,8 @@ export class Scheduler {
     const counts = new Map<string, number>();
     const feasible: { node: Node; score: number }[] = [];
     const rejected = new Map<string, number>();
+    // Nodes rejected for a reason preemption cannot fix (taints, selectors), as opposed to resources.
+    let unresolvable = 0;
     // Like percentageOfNodesToScore: on big clusters stop after enough feasible nodes.
     const enough =
       nodes.length > 100
@@ -137,6 +139,7 @@ export class Scheduler {
       const reasons = this.reject(pod, node, want);
       if (reasons) {
         for (const r of reasons) rejected.set(r, (rejected.get(r) ?? 0) + 1);
+        if (!reasons.some(isResourceShortage)) unresolvable++;
         continue;
       }
       if (this.world.isBootstrapping) {
@@ -159,7 +162,7 @@ export class Scheduler {
       feasible.push({ node, score });
     }
     if (feasible.length === 0) {
-      this.fail(pod, nodes.length, rejected);
+      this.fail(pod, nodes.length, rejected, unresolvable);
       return;
     }
     feasible.sort((a, b) => b.score - a.score || (a.node.metadata.name < b.node.metadata.name ? -1 : 1));
@@ -197,19 +200,19 @@ export class Scheduler {
     return `default-scheduler-${this.world.options.platform === 'kubeadm' ? 'control-plane' : 'managed'}`;
   }
 
-  private fail(pod: Pod, total: number, rejected: Map<string, number>): void {
+  private fail(pod: Pod, total: number, rejected: Map<string, number>, unresolvable: number): void {
+    // Upstream's FitError sorts the "<count> <reason>" strings, count included.
     const parts = [...rejected.entries()]
-      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
       .map(
         ([reason, n]) =>
           `${n} ${reason.startsWith('had') || reason.startsWith('were') || reason.startsWith("didn't") ? `node(s) ${reason}` : reason}`,
-      );
-    const isPreemptionUseless = [...rejected.keys()].every(
-      (r) => !r.startsWith('Insufficient') && r !== 'Too many pods',
-    );
-    const preemption = isPreemptionUseless
-      ? `preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`
-      : `preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`;
+      )
+      .sort();
+    const preemptionParts = [
+      ...(unresolvable > 0 ? [`${unresolvable} Preemption is not helpful for scheduling`] : []),
+      ...(total - unresolvable > 0 ? [`${total - unresolvable} No preemption victims found for incoming pod`] : []),
+    ].sort();
+    const preemption = `preemption: 0/${total} nodes are available: ${preemptionParts.join(', ')}.`;
     const message = `0/${total} nodes are available: ${parts.join(', ')}. ${preemption}`;
     const now = isoSeconds(this.world.now());
     const updated = this.world.store.modify<Pod>(R.pods, pod.metadata.namespace, pod.metadata.name, (p) => {
@@ -245,6 +248,10 @@ export class Scheduler {
       );
     }
   }
+}
+
+function isResourceShortage(reason: Rejection): boolean {
+  return reason.startsWith('Insufficient') || reason === 'Too many pods';
 }
 
 /** The node a pod must run on (DaemonSet pods pin it through node affinity on `metadata.name`). */

@@ -140,6 +140,7 @@ function staticPodBehavior(
   }
   const pod = cp.staticPod(component);
   if (!pod) throw ctx.fail(`the ${component} static pod does not exist`);
+  cp.failingStart.add(component);
   ctx.setOverride((p) =>
     p.metadata.uid === pod.metadata.uid
       ? { kind: 'crash', afterMs: 3000, exitCode: 1, reason: 'Error' }
@@ -147,6 +148,7 @@ function staticPodBehavior(
   );
   return {
     stop: () => {
+      cp.failingStart.delete(component);
       ctx.clearOverride();
       const current = cp.staticPod(component);
       if (current) restartNow(ctx.cluster, [current]);

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { HealwatchError } from '../domain/index.js';
+import { demoCommand } from './commands/demo.js';
+import { simCommand } from './commands/sim.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Builds the `healwatch` command tree. */
+export function buildProgram(): Command {
+  const program = new Command('healwatch')
+    .description('Healwatch: a Kubernetes monitor that checks that self-healing keeps working')
+    .version(pkg.version, '-V, --version', 'print the Healwatch version')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  program.addCommand(demoCommand());
+  program.addCommand(simCommand());
+  for (const c of program.commands) {
+    c.exitOverride();
+    for (const sub of c.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+/** Runs the CLI; exit code 2 for usage errors, 1 for other failures. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (error instanceof HealwatchError) {
+      process.stderr.write(`healwatch: ${error.message} [${error.code}]\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`healwatch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,1 @@
+export { ERROR_CODES, HealwatchError, type ErrorCode } from './errors.js';
