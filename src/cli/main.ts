@@ -13,6 +13,8 @@ export function buildProgram(): Command {
     .description('Healwatch: a Kubernetes monitor that checks that self-healing keeps working')
     .version(pkg.version, '-V, --version', 'print the Healwatch version')
     .showHelpAfterError('(add --help for usage)')
+    // `sim` and its subcommands share option names (-o, --token): options go to the command they follow.
+    .enablePositionalOptions()
     .exitOverride();
   program.addCommand(demoCommand());
   program.addCommand(simCommand());

@@ -178,6 +178,7 @@ const FAULT_HELP = FAULTS.map((f) => `  ${f.usage.padEnd(40)} ${f.summary}`).joi
 /** `healwatch sim` and its subcommands. */
 export function simCommand(): Command {
   const sim = addSimulatorOptions(new Command('sim'))
+    .enablePositionalOptions()
     .description('start a simulated Kubernetes cluster that kubectl and client libraries accept, on loopback')
     .addHelpText(
       'after',

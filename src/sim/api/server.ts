@@ -287,7 +287,7 @@ export class ApiServer {
     res.setHeader('X-Kubernetes-Pf-Prioritylevel-Uid', '5e6f6c2e-7d62-4e8e-8c3a-3b1c2a9f9d10');
 
     if (isControl) {
-      const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJsonBody(req);
+      const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJsonBody(req, true);
       const answer = await this.backend.control(req.method ?? 'GET', path, body);
       res.writeHead(answer.status, { 'Content-Type': answer.contentType });
       res.end(answer.body);

@@ -88,7 +88,7 @@ export function parseScenario(text: string, file: string): Scenario {
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     throw new ScenarioError(
-      `${file}:${e.linePos?.[0]?.line ?? '?'}: invalid YAML: ${e.message.split('\n')[0]}`,
+      `${file}:${e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line}: invalid YAML: ${e.message.split('\n')[0]}`,
     );
   }
   const root = doc.contents;

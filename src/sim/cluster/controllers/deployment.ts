@@ -391,8 +391,15 @@ export class DeploymentController {
       (status.replicas ?? 0) < (previous.replicas ?? 0);
     const rsName = newRs?.metadata.name ?? '';
     const deadline = current.spec.progressDeadlineSeconds ?? 600;
+    // Upstream estimates no progress once a rollout has completed and no old replicas remain: pods
+    // that crash or turn unready later change Available, never Progressing.
+    const isRolledOut =
+      (status.replicas ?? 0) === (status.updatedReplicas ?? 0) &&
+      progressing?.reason === 'NewReplicaSetAvailable';
     let next: Condition | undefined;
-    if (isComplete) {
+    if (isRolledOut) {
+      // Nothing to estimate.
+    } else if (isComplete) {
       if (progressing?.reason !== 'NewReplicaSetAvailable') {
         next = {
           type: 'Progressing',
@@ -419,6 +426,7 @@ export class DeploymentController {
     ) {
       const since = Date.parse(progressing.lastUpdateTime ?? now);
       if (this.world.now() - since > deadline * 1000) {
+        // Upstream records no event for this: the condition is the only signal.
         next = {
           type: 'Progressing',
           status: 'False',
@@ -427,13 +435,6 @@ export class DeploymentController {
           reason: 'ProgressDeadlineExceeded',
           message: `ReplicaSet "${rsName}" has timed out progressing.`,
         };
-        this.world.record(
-          { kind: 'Deployment', apiVersion: 'apps/v1', object: current },
-          'Warning',
-          'ProgressDeadlineExceeded',
-          `Deployment "${current.metadata.name}" has timed out progressing.`,
-          SOURCE,
-        );
       } else {
         this.world.enqueueAfter(
           this.name,
