@@ -257,3 +257,43 @@ export async function replicaSetsOf(sim: Simulator, namespace: string, name: str
     Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
   return sets.sort((a, b) => revision(a) - revision(b));
 }
+
+/** The shape of a Deployment `createDeployment` makes. */
+export interface DeploymentShape {
+  cpu: string;
+  memory: string;
+  image?: string;
+}
+
+/** Creates a one-container Deployment through the API (`app=<name>` labels), as `kubectl create` would. */
+export async function createDeployment(
+  sim: Simulator,
+  namespace: string,
+  name: string,
+  replicas: number,
+  shape: DeploymentShape,
+): Promise<Deployment> {
+  return postJson<Deployment>(sim, `/apis/apps/v1/namespaces/${namespace}/deployments`, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      // A real API server defaults the strategy; the simulator's admission does not yet, so give it.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [
+            {
+              name: 'main',
+              image: shape.image ?? 'ghcr.io/healwatch-sim/batch:1.0.0',
+              resources: { requests: { cpu: shape.cpu, memory: shape.memory } },
+            },
+          ],
+        },
+      },
+    },
+  });
+}

@@ -33,6 +33,8 @@ interface ContainerRuntime {
   reason: string;
   message?: string;
   startedAt?: number;
+  /** When a behavior a fault gave the running container took effect (its crash timer counts from then). */
+  behaviorSince?: number;
   finishedAt?: number;
   exitCode?: number;
   restartCount: number;
@@ -44,7 +46,7 @@ interface ContainerRuntime {
   timer?: TimerHandle | undefined;
   /** Increments on every start; logs of instance N-1 are the `previous` logs. */
   instance: number;
-  /** Sum of the crash back-off; reset after a long healthy run. */
+  /** The current crash back-off (0 before the first crash); reset after a long healthy run. */
   backoffMs: number;
 }
 
@@ -398,11 +400,12 @@ export class Kubelet {
     c.timer = undefined;
     const now = this.world.now();
     const startedAt = c.startedAt ?? now;
+    const since = Math.max(startedAt, c.behaviorSince ?? 0);
     const b = c.behavior;
     const readyDelay = 2000 + (hashString(`${rt.uid}${c.instance}`) % 6000);
     if (!c.isReady && b.kind !== 'unready' && b.kind !== 'complete' && b.kind !== 'fail') {
       const readyAt = startedAt + readyDelay;
-      const exitAt = b.kind === 'crash' ? startedAt + b.afterMs : Infinity;
+      const exitAt = b.kind === 'crash' ? since + b.afterMs : Infinity;
       if (readyAt < exitAt) {
         c.timer = this.world.clock.at(readyAt, () => {
           c.timer = undefined;
@@ -432,20 +435,20 @@ export class Kubelet {
       return;
     }
     if (b.kind === 'crash') {
-      c.timer = this.world.clock.at(Math.max(now, startedAt + b.afterMs), () =>
+      c.timer = this.world.clock.at(Math.max(now, since + b.afterMs), () =>
         this.exitContainer(rt, c, b.exitCode, b.reason),
       );
     } else if (b.kind === 'complete') {
-      c.timer = this.world.clock.at(Math.max(now, startedAt + b.afterMs), () =>
+      c.timer = this.world.clock.at(Math.max(now, since + b.afterMs), () =>
         this.exitContainer(rt, c, 0, 'Completed'),
       );
     } else if (b.kind === 'fail') {
-      c.timer = this.world.clock.at(Math.max(now, startedAt + b.afterMs), () =>
+      c.timer = this.world.clock.at(Math.max(now, since + b.afterMs), () =>
         this.exitContainer(rt, c, 1, 'Error'),
       );
     } else if (b.kind === 'flaky') {
       const wait = Math.round(b.everyMs * (0.5 + (hashString(`${rt.uid}${c.instance}`) % 1000) / 1000));
-      c.timer = this.world.clock.at(Math.max(now, startedAt + wait), () =>
+      c.timer = this.world.clock.at(Math.max(now, since + wait), () =>
         this.exitContainer(rt, c, 1, 'Error'),
       );
     }
@@ -476,12 +479,15 @@ export class Kubelet {
       return;
     }
     if (ranMs >= BACKOFF_RESET_MS) c.backoffMs = 0;
-    // The first restart is immediate; later ones wait 10 s, 20 s, 40 s ... up to 5 min (CrashLoopBackOff).
+    // The first restart (also the first after a long healthy run) is immediate; later ones wait 10 s,
+    // 20 s, 40 s ... up to 5 min (CrashLoopBackOff).
     const delay =
-      c.restartCount === 0 ? 1000 : Math.min(BACKOFF_INITIAL_MS * 2 ** (c.restartCount - 1), BACKOFF_MAX_MS);
+      c.backoffMs === 0
+        ? 1000
+        : Math.min(Math.max(BACKOFF_INITIAL_MS, c.backoffMs * 2), BACKOFF_MAX_MS);
     c.backoffMs = delay;
     this.writeStatus(rt);
-    if (c.restartCount === 0) {
+    if (delay < BACKOFF_INITIAL_MS) {
       c.timer = this.world.clock.after(delay, () => this.restart(rt, c));
       return;
     }
@@ -541,9 +547,8 @@ export class Kubelet {
         if (JSON.stringify(next) === JSON.stringify(c.behavior)) continue;
         c.behavior = next;
         if (c.state === 'running') {
-          // A container that misbehaves from now on counts its run from now.
-          if (next.kind === 'crash' || next.kind === 'flaky')
-            c.startedAt = Math.max(c.startedAt ?? 0, this.world.now());
+          // A container that misbehaves from now on counts its misbehaviour from now (its start stays).
+          if (next.kind === 'crash' || next.kind === 'flaky') c.behaviorSince = this.world.now();
           if (next.kind === 'unready' && c.isReady) {
             c.isReady = false;
             this.writeStatus(rt);

@@ -1,4 +1,5 @@
 import type { Node, Pod } from '../model.js';
+import type { Change } from '../api/store.js';
 import { R } from '../api/resources.js';
 import { milliCpu, parseQuantity } from '../quantity.js';
 import { isoSeconds } from '../time.js';
@@ -14,6 +15,15 @@ interface NodeUsage {
   cpu: number;
   memory: number;
   pods: number;
+  /** Pods per controlling owner UID, for spreading replicas. */
+  owners: Map<string, number>;
+}
+
+interface PodUsage {
+  node: string;
+  cpu: number;
+  memory: number;
+  owner?: string;
 }
 
 /** The requests of a pod: CPU in millicores, memory in bytes. */
@@ -39,11 +49,16 @@ export class Scheduler {
   readonly resyncMs = RETRY_UNSCHEDULABLE_MS;
   private readonly pending = new Set<string>();
   private rotation = 0;
+  /** Node names in creation order: the scheduler's node cache (listing the store per pod is too slow at scale). */
+  private nodeNames: string[] = [];
+  private readonly nodeUsage = new Map<string, NodeUsage>();
+  private readonly podUsage = new Map<string, PodUsage>();
   /** Pods of these owners go to the given node when they fit (the skew fault). */
   readonly preferredNode = new Map<string, string>();
 
   constructor(private readonly world: World) {
     world.addController(this);
+    world.store.subscribe(R.pods, (c) => this.account(c));
     world.store.subscribe(R.pods, (c) => {
       const pod = c.object as Pod;
       const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -58,7 +73,11 @@ export class Scheduler {
     });
     // A new or changed node may make pending pods fit, as the scheduler's queue moves them on node events.
     world.store.subscribe(R.nodes, (c) => {
-      if (c.type === 'DELETED') return;
+      if (c.type === 'ADDED') this.nodeNames.push(c.object.metadata.name);
+      if (c.type === 'DELETED') {
+        this.nodeNames = this.nodeNames.filter((n) => n !== c.object.metadata.name);
+        return;
+      }
       for (const key of this.pending) world.enqueue(this.name, key);
     });
   }
@@ -79,15 +98,38 @@ export class Scheduler {
   }
 
   private usage(node: string): NodeUsage {
-    const usage: NodeUsage = { cpu: 0, memory: 0, pods: 0 };
-    for (const p of this.world.podsOnNode(node)) {
-      if (p.status.phase === 'Succeeded' || p.status.phase === 'Failed') continue;
-      const r = podRequests(p);
-      usage.cpu += r.cpu;
-      usage.memory += r.memory;
-      usage.pods++;
+    return this.nodeUsage.get(node) ?? { cpu: 0, memory: 0, pods: 0, owners: new Map() };
+  }
+
+  /**
+   * Keeps the per-node requested resources and per-owner pod counts current from pod changes, as the
+   * real scheduler's cache does, so that filtering a node is O(1) instead of a walk over its pods.
+   */
+  private account(change: Change): void {
+    const pod = change.object as Pod;
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    const before = this.podUsage.get(key);
+    if (before) {
+      const u = this.nodeUsage.get(before.node);
+      if (u) {
+        u.cpu -= before.cpu;
+        u.memory -= before.memory;
+        u.pods--;
+        if (before.owner) u.owners.set(before.owner, (u.owners.get(before.owner) ?? 1) - 1);
+      }
+      this.podUsage.delete(key);
     }
-    return usage;
+    const isCounted = change.type !== 'DELETED' && pod.spec.nodeName && pod.status.phase !== 'Succeeded' && pod.status.phase !== 'Failed';
+    if (!isCounted) return;
+    const node = pod.spec.nodeName!;
+    const r = before && before.node === node ? before : { ...podRequests(pod), node, owner: controllerOf(pod)?.uid };
+    let u = this.nodeUsage.get(node);
+    if (!u) this.nodeUsage.set(node, (u = { cpu: 0, memory: 0, pods: 0, owners: new Map() }));
+    u.cpu += r.cpu;
+    u.memory += r.memory;
+    u.pods++;
+    if (r.owner) u.owners.set(r.owner, (u.owners.get(r.owner) ?? 0) + 1);
+    this.podUsage.set(key, { cpu: r.cpu, memory: r.memory, node, ...(r.owner ? { owner: r.owner } : {}) });
   }
 
   /** Why a node cannot take a pod, or undefined when it can. */
@@ -120,10 +162,9 @@ export class Scheduler {
   }
 
   private schedule(pod: Pod): void {
-    const nodes = this.world.store.list<Node>(R.nodes);
+    const nodes = this.nodeNames;
     const want = podRequests(pod);
     const owner = controllerOf(pod);
-    const counts = new Map<string, number>();
     const feasible: { node: Node; score: number }[] = [];
     const rejected = new Map<string, number>();
     // Nodes rejected for a reason preemption cannot fix (taints, selectors), as opposed to resources.
@@ -135,7 +176,8 @@ export class Scheduler {
         : nodes.length;
     const start = this.world.isBootstrapping ? this.rotation++ % Math.max(1, nodes.length) : 0;
     for (let i = 0; i < nodes.length && feasible.length < enough; i++) {
-      const node = nodes[(start + i) % nodes.length]!;
+      const node = this.world.store.get<Node>(R.nodes, undefined, nodes[(start + i) % nodes.length]!);
+      if (!node) continue;
       const reasons = this.reject(pod, node, want);
       if (reasons) {
         for (const r of reasons) rejected.set(r, (rejected.get(r) ?? 0) + 1);
@@ -150,13 +192,7 @@ export class Scheduler {
       const freeCpu = 1 - (usage.cpu + want.cpu) / Math.max(1, milliCpu(node.status.allocatable.cpu));
       const freeMem =
         1 - (usage.memory + want.memory) / Math.max(1, parseQuantity(node.status.allocatable.memory));
-      let siblings = 0;
-      if (owner) {
-        siblings = this.world
-          .podsOnNode(node.metadata.name)
-          .filter((p) => controllerOf(p)?.uid === owner.uid).length;
-        counts.set(node.metadata.name, siblings);
-      }
+      const siblings = owner ? (usage.owners.get(owner.uid) ?? 0) : 0;
       let score = (freeCpu + freeMem) * 50 - siblings * 100;
       if (owner && this.preferredNode.get(owner.uid) === node.metadata.name) score += 10_000;
       feasible.push({ node, score });

@@ -437,12 +437,21 @@ export const FAULTS: readonly FaultDefinition[] = [
         throw ctx.fail(
           'this cluster has no visible cluster-autoscaler Deployment (on GKE and AKS the provider runs it)',
         );
-      return workloadBehavior(ctx, 'kube-system/cluster-autoscaler', 'autoscaler-down', {
+      // It exits while starting up, so in the seconds it runs it neither leads nor scales.
+      const cp = ctx.cluster.controlPlane;
+      cp.failingStart.add('cluster-autoscaler');
+      const handle = workloadBehavior(ctx, 'kube-system/cluster-autoscaler', 'autoscaler-down', {
         kind: 'crash',
         afterMs: 5000,
         exitCode: 255,
         reason: 'Error',
       });
+      return {
+        stop: () => {
+          cp.failingStart.delete('cluster-autoscaler');
+          handle.stop();
+        },
+      };
     },
   },
   {
