@@ -36,7 +36,9 @@ function get(url: string): Promise<{ status: number; body: string }> {
     request(url, { headers: { Accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
     })
       .on('error', reject)
       .end();
@@ -48,7 +50,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function measure(nodes: number, podsPerNode: number, churnSeconds: number, churnRate: number): Promise<Row> {
+async function measure(
+  nodes: number,
+  podsPerNode: number,
+  churnSeconds: number,
+  churnRate: number,
+): Promise<Row> {
   global.gc?.();
   const t0 = performance.now();
   const sim = await startSimulator({ port: 0, nodes, podsPerNode, clock: 'manual', historySize: 100_000 });
@@ -64,7 +71,9 @@ async function measure(nodes: number, podsPerNode: number, churnSeconds: number,
   let pages = 0;
   let bytes = 0;
   do {
-    const res = await get(`${sim.url}/api/v1/pods?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ''}`);
+    const res = await get(
+      `${sim.url}/api/v1/pods?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ''}`,
+    );
     if (res.status !== 200) throw new Error(`list failed: ${res.status} ${res.body.slice(0, 200)}`);
     bytes += res.body.length;
     pages++;
@@ -79,7 +88,9 @@ async function measure(nodes: number, podsPerNode: number, churnSeconds: number,
   const lags: number[] = [];
   let events = 0;
   const rv = store.resourceVersion;
-  const watch = request(`${sim.url}/api/v1/pods?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true`, { headers: { Accept: 'application/json' } });
+  const watch = request(`${sim.url}/api/v1/pods?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true`, {
+    headers: { Accept: 'application/json' },
+  });
   await new Promise<void>((resolve, reject) => {
     watch.on('error', reject);
     watch.on('response', (res) => {
@@ -102,7 +113,10 @@ async function measure(nodes: number, podsPerNode: number, churnSeconds: number,
     watch.end();
   });
   await sim.whenWatching('pods');
-  const keys = store.list(R.pods).filter((p) => p.metadata.namespace?.startsWith('load-')).map((p) => [p.metadata.namespace!, p.metadata.name] as const);
+  const keys = store
+    .list(R.pods)
+    .filter((p) => p.metadata.namespace?.startsWith('load-'))
+    .map((p) => [p.metadata.namespace!, p.metadata.name] as const);
   const c0 = performance.now();
   let deleted = 0;
   while (performance.now() - c0 < churnSeconds * 1000) {
@@ -138,7 +152,9 @@ async function measure(nodes: number, podsPerNode: number, churnSeconds: number,
   };
 }
 
-const sizes = arg('sizes', '1000x30').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+const sizes = arg('sizes', '1000x30')
+  .split(',')
+  .map((s) => s.split('x').map(Number) as [number, number]);
 const churnSeconds = Number(arg('churn-seconds', '10'));
 const churnRate = Number(arg('churn-rate', '2000'));
 const rows: Row[] = [];
@@ -146,7 +162,20 @@ for (const [nodes, perNode] of sizes) {
   process.stderr.write(`bench: ${nodes} nodes x ${perNode} pods/node ...\n`);
   rows.push(await measure(nodes, perNode, churnSeconds, churnRate));
 }
-const header = ['size', 'pods', 'start s', 'RSS MiB', 'heap MiB', 'heap B/pod', 'list s', 'pages', 'list MiB', 'watch ev/s', 'lag p50 ms', 'lag p99 ms'];
+const header = [
+  'size',
+  'pods',
+  'start s',
+  'RSS MiB',
+  'heap MiB',
+  'heap B/pod',
+  'list s',
+  'pages',
+  'list MiB',
+  'watch ev/s',
+  'lag p50 ms',
+  'lag p99 ms',
+];
 const lines = rows.map((r) => [
   r.size,
   String(r.pods),
@@ -166,4 +195,6 @@ const fmt = (cells: string[]): string => `| ${cells.map((c, i) => c.padStart(wid
 console.log(fmt(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const l of lines) console.log(fmt(l));
-console.log(`\nnode ${process.version}; churn ${churnRate} pod deletions/s for ${churnSeconds} s; client and simulator share one process.`);
+console.log(
+  `\nnode ${process.version}; churn ${churnRate} pod deletions/s for ${churnSeconds} s; client and simulator share one process.`,
+);

@@ -16,7 +16,10 @@ interface Result {
 
 function run(args: string[], env: Record<string, string>): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -48,7 +51,10 @@ test('sim subcommands without a running simulator say how to start one', async (
   try {
     const r = await run(['sim', 'faults'], { HEALWATCH_HOME: home });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /no running simulator found .* start one with "healwatch sim", or pass --server URL \[HW_ERR_SIM_UNREACHABLE\]/);
+    assert.match(
+      r.stderr,
+      /no running simulator found .* start one with "healwatch sim", or pass --server URL \[HW_ERR_SIM_UNREACHABLE\]/,
+    );
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -76,10 +82,14 @@ describe('a running `healwatch sim`', () => {
 
   before(async () => {
     home = mkdtempSync(join(tmpdir(), 'hw-cli-'));
-    sim = spawn(process.execPath, ['--import', 'tsx', MAIN, 'sim', '--port', '0', '--speed', '5', '-o', 'json'], {
-      cwd: ROOT,
-      env: { ...process.env, HEALWATCH_HOME: home },
-    });
+    sim = spawn(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'sim', '--port', '0', '--speed', '5', '-o', 'json'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, HEALWATCH_HOME: home },
+      },
+    );
     simExit = new Promise((resolve) => sim.on('close', resolve));
     let out = '';
     url = await new Promise<string>((resolve, reject) => {
@@ -95,13 +105,16 @@ describe('a running `healwatch sim`', () => {
     });
   });
 
-  after(async () => {
+  after(() => {
     if (sim.exitCode === null) sim.kill('SIGKILL');
     rmSync(home, { recursive: true, force: true });
   });
 
   test('writes a kubeconfig and a state file that the subcommands use', () => {
-    const state = JSON.parse(readFileSync(join(home, 'sim.json'), 'utf8')) as { url: string; kubeconfig: string };
+    const state = JSON.parse(readFileSync(join(home, 'sim.json'), 'utf8')) as {
+      url: string;
+      kubeconfig: string;
+    };
     assert.equal(state.url, url);
     assert.match(readFileSync(state.kubeconfig, 'utf8'), new RegExp(`server: ${url}`));
   });
@@ -115,8 +128,14 @@ describe('a running `healwatch sim`', () => {
     assert.equal(version.gitVersion, 'v1.29.4');
     assert.equal(version.minor, '29');
     const list = await run(['sim', 'faults', '-o', 'json'], env);
-    const body = JSON.parse(list.stdout) as { active: { name: string; target: string }[]; catalog: { name: string }[] };
-    assert.deepEqual(body.active.map((f) => `${f.name} ${f.target}`), ['version v1.29.4']);
+    const body = JSON.parse(list.stdout) as {
+      active: { name: string; target: string }[];
+      catalog: { name: string }[];
+    };
+    assert.deepEqual(
+      body.active.map((f) => `${f.name} ${f.target}`),
+      ['version v1.29.4'],
+    );
     assert.ok(body.catalog.some((f) => f.name === 'node-notready'));
     const status = await run(['sim', 'status', '-o', 'json'], env);
     assert.equal((JSON.parse(status.stdout) as { nodes: number }).nodes, 5);
@@ -130,7 +149,10 @@ describe('a running `healwatch sim`', () => {
     const env = { HEALWATCH_HOME: home };
     const unknown = await run(['sim', 'fault', 'meteor'], env);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /unknown fault "meteor"; faults: scheduler-down, .*heal \[HW_ERR_SIM_FAULT_REJECTED\]/);
+    assert.match(
+      unknown.stderr,
+      /unknown fault "meteor"; faults: scheduler-down, .*heal \[HW_ERR_SIM_FAULT_REJECTED\]/,
+    );
     const badTarget = await run(['sim', 'fault', 'crashloop', 'shop/nope'], env);
     assert.equal(badTarget.code, 1);
     assert.match(badTarget.stderr, /deployment "shop\/nope" not found; deployments: .*shop\/cart/);

@@ -20,14 +20,18 @@ test('docs/simulator.md documents every fault, and no fault that does not exist'
 
 test('the README lists every fault', () => {
   const readme = read('README.md');
-  for (const f of FAULTS) assert.ok(readme.includes(`\`${f.name}`), `README.md does not mention fault ${f.name}`);
+  for (const f of FAULTS)
+    assert.ok(readme.includes(`\`${f.name}`), `README.md does not mention fault ${f.name}`);
 });
 
 test('the CLI options in docs/simulator.md exist in `healwatch sim --help`', async () => {
   const { simCommand } = await import('../src/cli/commands/sim.js');
   const help = simCommand().helpInformation();
   const table = read('docs/simulator.md');
-  const options = [...table.slice(0, table.indexOf('## The cluster')).matchAll(/^\| `(--[a-z-]+)/gm)].map((m) => m[1]!);
+  const options = [...table.slice(0, table.indexOf('## The cluster')).matchAll(/^\| `(--[a-z-]+)/gm)].map(
+    (m) => m[1]!,
+  );
   assert.ok(options.length >= 10, 'the options table was not found');
-  for (const o of options) assert.ok(help.includes(o), `${o} is documented but not an option of healwatch sim`);
+  for (const o of options)
+    assert.ok(help.includes(o), `${o} is documented but not an option of healwatch sim`);
 });

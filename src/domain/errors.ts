@@ -4,10 +4,12 @@
  */
 export const ERROR_CODES = {
   HW_ERR_USAGE: 'A command was called with missing or invalid arguments.',
-  HW_ERR_SIM_SCENARIO_INVALID: 'A simulator scenario file does not validate; the message names the file, line and field.',
+  HW_ERR_SIM_SCENARIO_INVALID:
+    'A simulator scenario file does not validate; the message names the file, line and field.',
   HW_ERR_SIM_LISTEN: 'The simulator could not listen on the requested address and port.',
   HW_ERR_SIM_UNREACHABLE: 'A `healwatch sim` subcommand could not reach a running simulator.',
-  HW_ERR_SIM_FAULT_REJECTED: 'The simulator rejected a fault: unknown name, bad target or bad argument; the message lists what exists.',
+  HW_ERR_SIM_FAULT_REJECTED:
+    'The simulator rejected a fault: unknown name, bad target or bad argument; the message lists what exists.',
 } as const;
 
 /** One code of the error catalogue. */

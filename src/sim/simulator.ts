@@ -8,7 +8,12 @@ import {
   type RequestRecord,
 } from './api/server.js';
 import type { ResourceType } from './api/resources.js';
-import { generateCertificateAuthority, generateClientCertificate, generateServingCertificate, type ServingCertificate } from './api/tls.js';
+import {
+  generateCertificateAuthority,
+  generateClientCertificate,
+  generateServingCertificate,
+  type ServingCertificate,
+} from './api/tls.js';
 import { Cluster } from './cluster/cluster.js';
 import type { Platform } from './cluster/world.js';
 import { podLog } from './cluster/logs.js';
@@ -135,16 +140,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       cluster.remove(resource, object, opts),
     podLog: (namespace, name, query) => podLog(cluster, namespace, name, query),
     nodeProxy: (node, path, query) => cluster.nodeProxy(node, path, query),
-    metrics: (resource) => {
-      const kind = resource.kind === 'NodeMetrics' ? 'NodeMetrics' : 'PodMetrics';
-      return cluster.metrics(kind, undefined);
-    },
+    metrics: (resource, namespace) =>
+      cluster
+        .metrics(resource.kind === 'NodeMetrics' ? 'NodeMetrics' : 'PodMetrics', namespace)
+        .filter((o) => namespace === undefined || o.metadata.namespace === namespace),
     control: (method, path, body) => faults.control(method, path, body),
   };
-  // Metrics for one namespace: filter here so the cluster keeps one code path.
-  const metrics = backend.metrics;
-  backend.metrics = (resource, namespace) =>
-    metrics(resource, namespace).filter((o) => namespace === undefined || o.metadata.namespace === namespace);
   const api = new ApiServer(backend, {
     host,
     port: options.port ?? 0,
@@ -158,7 +159,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const isManual = options.clock === 'manual';
   if (!isManual) {
     // A long-running simulator reports a failing timer and goes on; tests (manual clock) see it thrown.
-    cluster.world.clock.onError = (error) => process.stderr.write(`simulator: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    cluster.world.clock.onError = (error) =>
+      process.stderr.write(
+        `simulator: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
     cluster.world.clock.start();
   }
   scenario.schedule(faults, cluster.world.clock);
@@ -227,7 +231,8 @@ export function kubeconfigFor(
   const b64 = (text: string): string => Buffer.from(text).toString('base64');
   let user = '  user: {}';
   if (auth.token) user = `  user:\n    token: ${auth.token}`;
-  else if (auth.client) user = `  user:\n    client-certificate-data: ${b64(auth.client.cert)}\n    client-key-data: ${b64(auth.client.key)}`;
+  else if (auth.client)
+    user = `  user:\n    client-certificate-data: ${b64(auth.client.cert)}\n    client-key-data: ${b64(auth.client.key)}`;
   const lines = [
     'apiVersion: v1',
     'kind: Config',

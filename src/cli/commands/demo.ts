@@ -36,6 +36,8 @@ export function demoCommand(): Command {
         'Press Ctrl-C to stop.',
         '',
       ].join('\n');
-      process.stdout.write(flags.output === 'json' ? `${JSON.stringify({ url: sim.url, kubeconfig })}\n` : text);
+      process.stdout.write(
+        flags.output === 'json' ? `${JSON.stringify({ url: sim.url, kubeconfig })}\n` : text,
+      );
     });
 }

@@ -33,9 +33,16 @@ export function writeSimState(state: SimState): void {
 }
 
 /** How to reach a simulator: `--server` and `--token` win over the state file. */
-export function resolveSim(server: string | undefined, token: string | undefined): { url: string; token?: string; ca?: string } {
+export function resolveSim(
+  server: string | undefined,
+  token: string | undefined,
+): { url: string; token?: string; ca?: string } {
   if (server) {
-    if (!/^https?:\/\/[^/]+/.test(server)) throw new HealwatchError('HW_ERR_USAGE', `--server must be a URL such as http://127.0.0.1:6443, got "${server}"`);
+    if (!/^https?:\/\/[^/]+/.test(server))
+      throw new HealwatchError(
+        'HW_ERR_USAGE',
+        `--server must be a URL such as http://127.0.0.1:6443, got "${server}"`,
+      );
     return { url: server.replace(/\/+$/, ''), ...(token ? { token } : {}) };
   }
   let text: string;
@@ -48,10 +55,11 @@ export function resolveSim(server: string | undefined, token: string | undefined
     );
   }
   const state = JSON.parse(text) as Partial<SimState>;
-  if (typeof state.url !== 'string') throw new HealwatchError('HW_ERR_SIM_UNREACHABLE', `${simStatePath()}: field "url" is missing`);
+  if (typeof state.url !== 'string')
+    throw new HealwatchError('HW_ERR_SIM_UNREACHABLE', `${simStatePath()}: field "url" is missing`);
   return {
     url: state.url,
-    ...(token ?? state.token ? { token: token ?? state.token } : {}),
+    ...((token ?? state.token) ? { token: token ?? state.token } : {}),
     ...(typeof state.ca === 'string' ? { ca: state.ca } : {}),
   };
 }
@@ -72,7 +80,12 @@ export function controlRequest(
   return new Promise((resolve, reject) => {
     const req = send(
       url,
-      { method, headers, timeout: 10_000, ...(url.protocol === 'https:' && target.ca ? { ca: target.ca } : {}) },
+      {
+        method,
+        headers,
+        timeout: 10_000,
+        ...(url.protocol === 'https:' && target.ca ? { ca: target.ca } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -90,7 +103,12 @@ export function controlRequest(
     );
     req.on('timeout', () => req.destroy(new Error('timed out after 10 s')));
     req.on('error', (error) =>
-      reject(new HealwatchError('HW_ERR_SIM_UNREACHABLE', `cannot reach the simulator at ${target.url}: ${error.message}`)),
+      reject(
+        new HealwatchError(
+          'HW_ERR_SIM_UNREACHABLE',
+          `cannot reach the simulator at ${target.url}: ${error.message}`,
+        ),
+      ),
     );
     req.end(payload);
   });

@@ -3,15 +3,29 @@ import assert from 'node:assert/strict';
 import { Store, type Change } from './store.js';
 import type { KObject } from '../model.js';
 
-const obj = (name: string, ns = 'default', extra: Record<string, unknown> = {}): KObject =>
-  ({ metadata: { name, namespace: ns, uid: `uid-${name}`, resourceVersion: '', creationTimestamp: '2026-01-01T00:00:00Z' }, ...extra }) as KObject;
+const obj = (name: string, ns = 'default', extra: Record<string, unknown> = {}): KObject => ({
+  metadata: {
+    name,
+    namespace: ns,
+    uid: `uid-${name}`,
+    resourceVersion: '',
+    creationTimestamp: '2026-01-01T00:00:00Z',
+  },
+  ...extra,
+});
 
 test('every write bumps one global resourceVersion and stamps it on the object', () => {
   const store = new Store(['pods', 'nodes']);
   const a = store.create('pods', obj('a'));
-  const n = store.create('nodes', { ...obj('n1'), metadata: { ...obj('n1').metadata, namespace: undefined as never } });
+  const n = store.create('nodes', {
+    ...obj('n1'),
+    metadata: { ...obj('n1').metadata, namespace: undefined as never },
+  });
   const a2 = store.update('pods', { ...a, spec: { x: 1 } } as KObject);
-  assert.deepEqual([a.metadata.resourceVersion, n.metadata.resourceVersion, a2.metadata.resourceVersion], ['1', '2', '3']);
+  assert.deepEqual(
+    [a.metadata.resourceVersion, n.metadata.resourceVersion, a2.metadata.resourceVersion],
+    ['1', '2', '3'],
+  );
   assert.equal(store.resourceVersion, 3);
   assert.throws(() => store.create('pods', obj('a')), /already exists/);
 });
@@ -54,7 +68,10 @@ test('listeners see each change with the previous object', () => {
   store.delete('pods', 'default', 'a');
   unsubscribe();
   store.create('pods', obj('z'));
-  assert.deepEqual(seen.map((c) => c.type), ['ADDED', 'MODIFIED', 'DELETED']);
+  assert.deepEqual(
+    seen.map((c) => c.type),
+    ['ADDED', 'MODIFIED', 'DELETED'],
+  );
   assert.equal(seen[1]!.previous?.metadata.resourceVersion, '1');
   assert.equal(seen[2]!.object.metadata.resourceVersion, '3');
 });

@@ -154,8 +154,9 @@ export function podLog(cluster: Cluster, namespace: string, name: string, query:
   let start: number;
   let end: number;
   let exitReason: string | undefined;
-  if (isPrevious) {
-    const last = status!.lastState.terminated!;
+  const previous = status?.lastState.terminated;
+  if (isPrevious && previous) {
+    const last = previous;
     start = Date.parse(last.startedAt ?? pod.metadata.creationTimestamp);
     end = Date.parse(last.finishedAt ?? new Date(now).toISOString());
     exitReason = last.reason;

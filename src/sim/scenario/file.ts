@@ -100,7 +100,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const known = ['base', 'nodes', 'speed', 'version', 'maxNodes', 'timeline', 'description'];
   for (const pair of root.items) {
     const key = String((pair.key as { value?: unknown }).value);
-    if (!known.includes(key)) fail(pair.key as YamlNode, key, `unknown field (fields: ${known.join(', ')})`);
+    if (!known.includes(key)) fail(pair.key, key, `unknown field (fields: ${known.join(', ')})`);
   }
   const get = (key: string): { node: YamlNode | null | undefined; value: unknown } => {
     const pair = root.items.find((p) => String((p.key as { value?: unknown }).value) === key);
@@ -176,7 +176,7 @@ export function parseScenario(text: string, file: string): Scenario {
       const at = value('at');
       let atMs = 0;
       try {
-        atMs = parseDuration(String(at.value ?? ''));
+        atMs = parseDuration(scalarText(at.value));
       } catch {
         fail(
           at.node ?? item,
@@ -188,7 +188,7 @@ export function parseScenario(text: string, file: string): Scenario {
       const stop = value('stop');
       if ((fault.value === undefined) === (stop.value === undefined))
         fail(item, field('fault'), 'give exactly one of "fault" or "stop"');
-      const name = (fault.value ?? stop.value) as unknown;
+      const name = fault.value ?? stop.value;
       const nameNode = fault.node ?? stop.node;
       if (typeof name !== 'string' || !FAULTS.some((f) => f.name === name)) {
         fail(
@@ -221,7 +221,7 @@ export function parseScenario(text: string, file: string): Scenario {
       let forMs: number | undefined;
       if (forField.value !== undefined) {
         try {
-          forMs = parseDuration(String(forField.value));
+          forMs = parseDuration(scalarText(forField.value));
         } catch {
           fail(
             forField.node,
@@ -236,7 +236,7 @@ export function parseScenario(text: string, file: string): Scenario {
         args: ((args.value as unknown[] | undefined) ?? []).map(String),
         isStop: stop.value !== undefined,
       };
-      if (target.value !== undefined) step.target = String(target.value);
+      if (target.value !== undefined) step.target = scalarText(target.value);
       if (forMs !== undefined) step.forMs = forMs;
       timeline.push(step);
     });
@@ -251,4 +251,11 @@ export function parseScenario(text: string, file: string): Scenario {
   if (maxNodes !== undefined) scenario.maxNodes = maxNodes;
   if (typeof version.value === 'string') scenario.version = version.value;
   return makeScenario(scenario);
+}
+
+/** The text of a YAML scalar (strings as they are, numbers printed), for values parsed further. */
+function scalarText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value) ?? '';
 }
