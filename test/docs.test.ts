@@ -7,7 +7,7 @@ import { FAULTS } from '../src/sim/index.js';
 const read = (path: string): string => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
 test('docs/errors.md documents exactly the codes of the error catalogue', () => {
-  const documented = [...read('docs/errors.md').matchAll(/^\| `(HW_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]);
+  const documented = [...read('docs/errors.md').matchAll(/^\| `(HW_ERR_[A-Z_]+)`\s*\|/gm)].map((m) => m[1]);
   assert.deepEqual([...documented].sort(), Object.keys(ERROR_CODES).sort());
 });
 

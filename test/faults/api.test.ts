@@ -3,9 +3,10 @@
  * certificate TTL, dropped connections, slow answers, 429 throttling, and watch-history compaction.
  */
 import assert from 'node:assert/strict';
+import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import type { Simulator } from '../../src/sim/index.js';
 import {
@@ -46,7 +47,7 @@ async function openWatch(t: TestContext, sim: Simulator, path: string): Promise<
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return 'end';
-        buffer += decoder.decode(value, { stream: true });
+        buffer += decoder.decode(value as Uint8Array, { stream: true });
         let nl = buffer.indexOf('\n');
         while (nl >= 0) {
           events.push(JSON.parse(buffer.slice(0, nl)) as WatchEvent);
@@ -59,6 +60,18 @@ async function openWatch(t: TestContext, sim: Simulator, path: string): Promise<
     }
   })();
   return { events, ended };
+}
+
+/** GETs a path with node:http and resolves to the status code, or to the error code when the request fails. */
+async function rawGet(sim: Simulator, path: string): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = httpGet(`${sim.url}${path}`, { agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'TIMEOUT' })));
+    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
 }
 
 /** Resolves to the value, or to `timeout` after `ms` real milliseconds. */
@@ -123,7 +136,9 @@ async function httpsText(sim: Simulator, path: string, ca: string): Promise<stri
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${res.statusCode}: ${body}`))));
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(body) : reject(new Error(`${res.statusCode}: ${body}`)),
+      );
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
@@ -143,7 +158,10 @@ test('cert-expiry DAYS: the served certificate and the kubelet client certificat
   const DAY = 86_400_000;
   const original = await servedCertificate(sim, ca);
   const originalDays = (Date.parse(original.validTo) - simNow(sim)) / DAY;
-  assert.ok(originalDays > 364 && originalDays <= 365, `a fresh certificate lasts a year (${originalDays} d)`);
+  assert.ok(
+    originalDays > 364 && originalDays <= 365,
+    `a fresh certificate lasts a year (${originalDays} d)`,
+  );
   const metricsPath = '/api/v1/nodes/sim-worker/proxy/metrics';
   assert.ok(clientTtl(await httpsText(sim, metricsPath, ca)) > 200 * 86_400);
 
@@ -152,7 +170,7 @@ test('cert-expiry DAYS: the served certificate and the kubelet client certificat
   const soonMs = Date.parse(soon.validTo) - simNow(sim);
   assert.ok(Math.abs(soonMs - 7 * DAY) <= 2000, `served certificate expires in 7 days (${soonMs / DAY} d)`);
   assert.notEqual(soon.fingerprint256, original.fingerprint256);
-  assert.ok(soon.checkIssued(new (await import('node:crypto')).X509Certificate(ca)), 'signed by the cluster CA');
+  assert.ok(soon.checkIssued(new X509Certificate(ca)), 'signed by the cluster CA');
   const ttl = clientTtl(await httpsText(sim, metricsPath, ca));
   assert.ok(Math.abs(ttl - 7 * 86_400) <= 2, `kubelet client certificate TTL ≈ 7 days (${ttl} s)`);
   sim.advance(DAY);
@@ -161,14 +179,20 @@ test('cert-expiry DAYS: the served certificate and the kubelet client certificat
   sim.faults.heal();
 
   sim.faults.start({ name: 'cert-expiry', target: '-1' });
-  await assert.rejects(servedCertificate(sim, ca), { code: 'CERT_HAS_EXPIRED' }, 'a verifying client refuses the expired certificate');
+  await assert.rejects(
+    servedCertificate(sim, ca),
+    { code: 'CERT_HAS_EXPIRED' },
+    'a verifying client refuses the expired certificate',
+  );
   const expired = await servedCertificate(sim);
   assert.ok(Date.parse(expired.validTo) < simNow(sim));
   sim.faults.heal();
   const restored = await servedCertificate(sim, ca);
   assert.equal(restored.fingerprint256, original.fingerprint256, 'heal restores the original certificate');
   assert.ok(clientTtl(await httpsText(sim, metricsPath, ca)) > 200 * 86_400);
-  assert.throws(() => sim.faults.start({ name: 'cert-expiry', target: 'soon' }), { message: 'DAYS must be a number, got "soon"' });
+  assert.throws(() => sim.faults.start({ name: 'cert-expiry', target: 'soon' }), {
+    message: 'DAYS must be a number, got "soon"',
+  });
 });
 
 test('api-down SECONDS: connections are reset and open watches cut until the simulated time has passed', async (t) => {
@@ -177,19 +201,30 @@ test('api-down SECONDS: connections are reset and open watches cut until the sim
   await sim.whenWatching('pods');
   const fault = sim.faults.start({ name: 'api-down', target: '30' });
   assert.equal(fault.endsAt, fault.startedAt + 30_000);
-  assert.equal(await within(watch.ended, 5000), 'error', 'the watch connection is dropped, not closed cleanly');
-  await assert.rejects(fetch(`${sim.url}/version`, { signal: AbortSignal.timeout(5000) }), TypeError);
-  await assert.rejects(fetch(`${sim.url}/api/v1/namespaces/shop/pods`, { signal: AbortSignal.timeout(5000) }), TypeError);
+  assert.equal(
+    await within(watch.ended, 5000),
+    'error',
+    'the watch connection is dropped, not closed cleanly',
+  );
+  assert.equal(await rawGet(sim, '/version'), 'ECONNRESET');
+  assert.equal(await rawGet(sim, '/api/v1/namespaces/shop/pods'), 'ECONNRESET');
+  await assert.rejects(fetch(`${sim.url}/readyz`, { signal: AbortSignal.timeout(5000) }), TypeError);
   const status = await getJson<{ faults: { name: string }[] }>(sim, '/sim/v1/status');
-  assert.deepEqual(status.faults.map((f) => f.name), ['api-down'], 'the control endpoint still answers');
+  assert.deepEqual(
+    status.faults.map((f) => f.name),
+    ['api-down'],
+    'the control endpoint still answers',
+  );
 
   sim.advance(29_000);
-  await assert.rejects(fetch(`${sim.url}/version`, { signal: AbortSignal.timeout(5000) }), TypeError);
+  assert.equal(await rawGet(sim, '/version'), 'ECONNRESET', 'still down after 29 s');
   sim.advance(2000);
   assert.equal((await request(sim, 'GET', '/version')).status, 200, 'back after 30 simulated seconds');
   assert.equal((await request(sim, 'GET', '/api/v1/namespaces/shop/pods')).status, 200);
   assert.deepEqual(sim.faults.active(), []);
-  assert.throws(() => sim.faults.start({ name: 'api-down', target: '0' }), { message: 'SECONDS must be a positive number, got "0"' });
+  assert.throws(() => sim.faults.start({ name: 'api-down', target: '0' }), {
+    message: 'SECONDS must be a positive number, got "0"',
+  });
 });
 
 test('api-slow MS: every answer takes at least MS (real) milliseconds until stopped', async (t) => {
@@ -211,7 +246,11 @@ test('api-slow MS: every answer takes at least MS (real) milliseconds until stop
 test('api-429: requests get 429 with Retry-After and a Status body; health and version stay 200', async (t) => {
   const sim = await startTestSim(t);
   sim.faults.start({ name: 'api-429' });
-  for (const path of ['/api/v1/namespaces/shop/pods', '/apis/apps/v1/deployments', '/api/v1/pods?watch=true']) {
+  for (const path of [
+    '/api/v1/namespaces/shop/pods',
+    '/apis/apps/v1/deployments',
+    '/api/v1/pods?watch=true',
+  ]) {
     const answer = await request<Status>(sim, 'GET', path);
     assert.equal(answer.status, 429, path);
     assert.equal(answer.headers.get('retry-after'), '1');
@@ -261,16 +300,27 @@ test('watch-compact: an open watch gets an ERROR 410 and ends; old resourceVersi
   assert.equal(again.events.length, 1);
   assert.equal(again.events[0]?.type, 'ERROR');
   assert.equal(again.events[0]?.object.code, 410);
-  const continued = await request<Status>(sim, 'GET', `/api/v1/pods?limit=5&continue=${encodeURIComponent(token)}`);
+  const continued = await request<Status>(
+    sim,
+    'GET',
+    `/api/v1/pods?limit=5&continue=${encodeURIComponent(token)}`,
+  );
   assert.equal(continued.status, 410);
   assert.equal(continued.body.reason, 'Expired');
 
   // A client that relists gets a fresh resourceVersion it can watch from.
   const fresh = await getJson<List<Pod>>(sim, '/api/v1/namespaces/shop/pods');
-  const rewatch = await openWatch(t, sim, `/api/v1/namespaces/shop/pods?watch=true&resourceVersion=${fresh.metadata.resourceVersion}`);
+  const rewatch = await openWatch(
+    t,
+    sim,
+    `/api/v1/namespaces/shop/pods?watch=true&resourceVersion=${fresh.metadata.resourceVersion}`,
+  );
   await scaleDeployment(sim, 'shop', 'cart', 4);
   sim.advance(5000);
   for (let i = 0; i < 50 && rewatch.events.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(rewatch.events.some((e) => e.type === 'ADDED'), 'the new watch sees the new pod');
+  assert.ok(
+    rewatch.events.some((e) => e.type === 'ADDED'),
+    'the new watch sees the new pod',
+  );
   assert.ok(rewatch.events.every((e) => e.type !== 'ERROR'));
 });

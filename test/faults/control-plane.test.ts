@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Simulator } from '../../src/sim/index.js';
 import {
   condition,
   deploymentPods,
@@ -12,7 +13,6 @@ import {
   firstContainer,
   findPod,
   getDeployment,
-  getJson,
   getLease,
   isPodReady,
   replicaSetsOf,
@@ -26,7 +26,7 @@ import {
 
 const CP = 'sim-control-plane';
 
-async function staticPod(sim: Parameters<typeof getJson>[0], component: string): Promise<Pod> {
+async function staticPod(sim: Simulator, component: string): Promise<Pod> {
   const pod = await findPod(sim, 'kube-system', `${component}-${CP}`);
   assert.ok(pod, `static pod ${component}-${CP} exists`);
   return pod;
@@ -48,7 +48,10 @@ test('scheduler-down: the scheduler crash-loops, its Lease goes stale, new pods 
   assert.ok(status.restartCount >= 1);
   assert.equal(status.lastState.terminated?.exitCode, 1);
   assert.equal(status.lastState.terminated?.reason, 'Error');
-  assert.match(status.state.waiting?.message ?? '', /^back-off \d+s restarting failed container=kube-scheduler/);
+  assert.match(
+    status.state.waiting?.message ?? '',
+    /^back-off \d+s restarting failed container=kube-scheduler/,
+  );
   assert.equal(isPodReady(crashing), false);
   const backOff = (await eventsAbout(sim, `kube-scheduler-${CP}`, 'kube-system')).find(
     (e) => e.reason === 'BackOff',
@@ -98,7 +101,10 @@ test('scheduler-down: the scheduler crash-loops, its Lease goes stale, new pods 
   for (const p of created) {
     const scheduled = (await eventsAbout(sim, p.metadata.name, 'shop')).find((e) => e.reason === 'Scheduled');
     assert.ok(scheduled, `a Scheduled event for ${p.metadata.name}`);
-    assert.match(scheduled.message, /^Successfully assigned shop\/frontend-[a-z0-9]+-[a-z0-9]+ to sim-worker\d*$/);
+    assert.match(
+      scheduled.message,
+      /^Successfully assigned shop\/frontend-[a-z0-9]+-[a-z0-9]+ to sim-worker\d*$/,
+    );
   }
   const lease = await waitFor(sim, 'a new scheduler leader', async () => {
     const l = await getLease(sim, 'kube-system', 'kube-scheduler');

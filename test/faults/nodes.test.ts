@@ -94,7 +94,11 @@ test('node-notready: after the grace period the node is Unknown and tainted; aft
   assert.match(summary.text, /connect: connection refused/);
   const [first] = victims;
   assert.ok(first);
-  const logs = await request(sim, 'GET', `/api/v1/namespaces/${first.metadata.namespace}/pods/${first.metadata.name}/log`);
+  const logs = await request(
+    sim,
+    'GET',
+    `/api/v1/namespaces/${first.metadata.namespace}/pods/${first.metadata.name}/log`,
+  );
   assert.equal(logs.status, 500, 'logs need the kubelet');
 
   // The pods tolerate node.kubernetes.io/unreachable:NoExecute for 300 s (DefaultTolerationSeconds).
@@ -143,7 +147,9 @@ test('node-notready: after the grace period the node is Unknown and tainted; aft
     `${NODE} Ready again`,
     async () => {
       const n = await getNode(sim, NODE);
-      return condition(n.status.conditions, 'Ready')?.status === 'True' && (n.spec.taints ?? []).length === 0 && n;
+      return (
+        condition(n.status.conditions, 'Ready')?.status === 'True' && (n.spec.taints ?? []).length === 0 && n
+      );
     },
     { maxSteps: 30 },
   );
@@ -153,7 +159,9 @@ test('node-notready: after the grace period the node is Unknown and tainted; aft
     sim,
     'the kubelet finishes deleting the evicted pods',
     async () => {
-      const left = await Promise.all(victims.map((p) => findPod(sim, p.metadata.namespace!, p.metadata.name)));
+      const left = await Promise.all(
+        victims.map((p) => findPod(sim, p.metadata.namespace!, p.metadata.name)),
+      );
       return left.every((p) => p === undefined);
     },
     { maxSteps: 30 },
@@ -169,7 +177,11 @@ test('node-notready: DaemonSet pods on the lost node are marked not Ready but ne
   for (const p of daemons) {
     const now = await findPod(sim, p.metadata.namespace!, p.metadata.name);
     assert.ok(now, `${p.metadata.name} still exists`);
-    assert.equal(now.metadata.deletionTimestamp, undefined, 'DaemonSet pods tolerate unreachable:NoExecute forever');
+    assert.equal(
+      now.metadata.deletionTimestamp,
+      undefined,
+      'DaemonSet pods tolerate unreachable:NoExecute forever',
+    );
     assert.equal(isPodReady(now), false);
   }
 });
@@ -177,7 +189,8 @@ test('node-notready: DaemonSet pods on the lost node are marked not Ready but ne
 test('node-notready: an unknown node is a clear error listing the nodes', async (t) => {
   const sim = await startTestSim(t);
   assert.throws(() => sim.faults.start({ name: 'node-notready', target: 'nope' }), {
-    message: /^node "nope" not found; nodes: sim-control-plane, sim-worker, sim-worker2, sim-worker3, sim-worker4$/,
+    message:
+      /^node "nope" not found; nodes: sim-control-plane, sim-worker, sim-worker2, sim-worker3, sim-worker4$/,
   });
   assert.throws(() => sim.faults.start({ name: 'node-notready' }), {
     message: 'fault "node-notready" needs a target: node-notready NODE',
@@ -199,9 +212,14 @@ async function bestEffortPod(sim: Simulator, name: string, node: string): Promis
     metadata: { name },
     spec: { nodeName: node, containers: [{ name: 'main', image: 'busybox:1.36' }] },
   });
-  await waitFor(sim, `${name} Running`, async () => (await findPod(sim, 'default', name))?.status.phase === 'Running', {
-    maxSteps: 60,
-  });
+  await waitFor(
+    sim,
+    `${name} Running`,
+    async () => (await findPod(sim, 'default', name))?.status.phase === 'Running',
+    {
+      maxSteps: 60,
+    },
+  );
 }
 
 test('disk-fill NODE: the summary shows a full disk, DiskPressure taints the node, a BestEffort pod is evicted, image GC fails', async (t) => {
@@ -298,7 +316,11 @@ test('disk-fill NODE: the summary shows a full disk, DiskPressure taints the nod
     return condition(n.status.conditions, 'DiskPressure')?.status === 'False' && n;
   });
   assert.equal((relieved.spec.taints ?? []).length, 0);
-  await waitFor(sim, 'the pinned pod scheduled', async () => (await findPod(sim, 'default', 'pinned'))?.spec.nodeName === node);
+  await waitFor(
+    sim,
+    'the pinned pod scheduled',
+    async () => (await findPod(sim, 'default', 'pinned'))?.spec.nodeName === node,
+  );
 });
 
 test('disk-fill NODE 88: above the image GC threshold but below the eviction threshold', async (t) => {
@@ -315,6 +337,13 @@ test('disk-fill NODE 88: above the image GC threshold but below the eviction thr
     { stepMs: 10_000, maxSteps: 31 },
   );
   assert.equal(gc.type, 'Warning');
+  // Image GC runs every 5 minutes, so the event repeats at that pace.
+  sim.advance(4 * 60_000);
+  const same = (await eventsAbout(sim, node)).find((e) => e.reason === 'ImageGCFailed');
+  assert.equal(same && eventCount(same), eventCount(gc), 'no new attempt within 5 minutes');
+  sim.advance(2 * 60_000);
+  const next = (await eventsAbout(sim, node)).find((e) => e.reason === 'ImageGCFailed');
+  assert.equal(next && eventCount(next), eventCount(gc) + 1, 'the next attempt after 5 minutes');
   const n = await getNode(sim, node);
   assert.equal(condition(n.status.conditions, 'DiskPressure')?.status, 'False');
   assert.equal(n.spec.taints, undefined);

@@ -50,8 +50,15 @@ async function rolledOut(sim: Simulator, ns: string, name: string): Promise<bool
 
 test('skew NS/DEPLOY: every replica ends up on one node, scale-ups land there too; stopping it rolls them out spread again', async (t) => {
   const sim = await startTestSim(t);
-  assert.ok(nodesOf(await deploymentPods(sim, 'shop', 'frontend')).size >= 2, 'frontend starts spread');
+  const before = await deploymentPods(sim, 'shop', 'frontend');
+  assert.ok(nodesOf(before).size >= 2, 'frontend starts spread');
   sim.faults.start({ name: 'skew', target: 'shop/frontend' });
+  const evicted = (await deploymentPods(sim, 'shop', 'frontend')).filter((p) => p.metadata.deletionTimestamp);
+  assert.ok(evicted.length >= 1, 'the replicas elsewhere are evicted');
+  assert.ok(
+    evicted.every((p) => before.some((b) => b.metadata.name === p.metadata.name)),
+    'gracefully: they are Terminating, not gone at once',
+  );
   const skewed = await waitFor(
     sim,
     'all frontend replicas Ready on one node',
@@ -76,16 +83,19 @@ test('skew NS/DEPLOY: every replica ends up on one node, scale-ups land there to
   sim.faults.stopMatching('skew');
   const sets = await replicaSetsOf(sim, 'shop', 'frontend');
   const newest = sets.at(-1);
-  assert.ok(newest?.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt'], 'a rollout restart');
+  assert.ok(
+    newest?.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt'],
+    'a rollout restart',
+  );
   await waitFor(sim, 'the restart rolled out', () => rolledOut(sim, 'shop', 'frontend'), { maxSteps: 120 });
   const spread = nodesOf(await deploymentPods(sim, 'shop', 'frontend'));
   assert.equal(spread.size, 4, `spread over the four workers: ${JSON.stringify([...spread])}`);
 });
 
 const EXHAUSTED =
-  "0/5 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 4 Insufficient cpu. preemption: 0/5 nodes are available: 1 Preemption is not helpful for scheduling, 4 No preemption victims found for incoming pod.";
+  '0/5 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 4 Insufficient cpu. preemption: 0/5 nodes are available: 1 Preemption is not helpful for scheduling, 4 No preemption victims found for incoming pod.';
 
-test('capacity-exhausted: pods Pending as Unschedulable with the scheduler\'s message, FailedScheduling and NotTriggerScaleUp events, no new nodes', async (t) => {
+test("capacity-exhausted: pods Pending as Unschedulable with the scheduler's message, FailedScheduling and NotTriggerScaleUp events, no new nodes", async (t) => {
   const sim = await startTestSim(t);
   sim.faults.start({ name: 'capacity-exhausted' });
   sim.advance(30_000);
@@ -112,16 +122,25 @@ test('capacity-exhausted: pods Pending as Unschedulable with the scheduler\'s me
   assert.equal(notTriggered?.source.component, 'cluster-autoscaler');
   const d = await getDeployment(sim, 'batch', 'model-training');
   assert.equal(d.status.availableReplicas, 4);
-  assert.equal(condition(d.status.conditions, 'Available')?.status, 'False', '4 of 12 is below minimum availability');
+  assert.equal(
+    condition(d.status.conditions, 'Available')?.status,
+    'False',
+    '4 of 12 is below minimum availability',
+  );
 
   sim.advance(5 * 60_000);
   assert.equal((await getJson<List<Node>>(sim, '/api/v1/nodes')).items.length, 5, 'no node is added');
   assert.equal((await listPods(sim, 'batch')).filter((p) => !p.spec.nodeName).length, 8);
   const later = (await events()).find((e) => e.reason === 'NotTriggerScaleUp');
-  assert.ok(later && notTriggered && eventCount(later) > eventCount(notTriggered), 'the autoscaler keeps saying so');
+  assert.ok(
+    later && notTriggered && eventCount(later) > eventCount(notTriggered),
+    'the autoscaler keeps saying so',
+  );
 
   sim.faults.heal();
-  await waitFor(sim, 'the batch pods gone', async () => (await listPods(sim, 'batch')).length === 0, { maxSteps: 60 });
+  await waitFor(sim, 'the batch pods gone', async () => (await listPods(sim, 'batch')).length === 0, {
+    maxSteps: 60,
+  });
 });
 
 test('the Cluster Autoscaler adds nodes up to its maximum for pods that do not fit (no fault)', async (t) => {
@@ -139,8 +158,23 @@ test('the Cluster Autoscaler adds nodes up to its maximum for pods that do not f
   assert.equal(triggered.source.component, 'cluster-autoscaler');
   const requestedAt = simNow(sim);
   sim.advance(30_000);
-  assert.equal((await getJson<List<Node>>(sim, '/api/v1/nodes')).items.length, 5, 'nodes take time to provision');
+  assert.equal(
+    (await getJson<List<Node>>(sim, '/api/v1/nodes')).items.length,
+    5,
+    'nodes take time to provision',
+  );
 
+  const registered = await waitFor(
+    sim,
+    'the first new Node registered',
+    async () =>
+      (await getJson<List<Node>>(sim, '/api/v1/nodes')).items.find((n) => n.metadata.name === 'sim-worker5'),
+    { maxSteps: 120 },
+  );
+  const notReady = condition(registered.status.conditions, 'Ready');
+  assert.equal(notReady?.status, 'False', 'a new node starts NotReady until its CNI is up');
+  assert.equal(notReady?.reason, 'KubeletNotReady');
+  assert.match(notReady?.message ?? '', /NetworkPluginNotReady/);
   const nodes = await waitFor(
     sim,
     'two new Ready nodes',
@@ -153,20 +187,31 @@ test('the Cluster Autoscaler adds nodes up to its maximum for pods that do not f
   );
   const provisionS = (simNow(sim) - requestedAt) / 1000;
   assert.ok(provisionS >= 30 && provisionS <= 120, `provisioned in ${provisionS} s`);
-  const added = nodes.filter((n) => !['sim-control-plane', 'sim-worker', 'sim-worker2', 'sim-worker3', 'sim-worker4'].includes(n.metadata.name));
+  const added = nodes.filter(
+    (n) =>
+      !['sim-control-plane', 'sim-worker', 'sim-worker2', 'sim-worker3', 'sim-worker4'].includes(
+        n.metadata.name,
+      ),
+  );
   assert.deepEqual(added.map((n) => n.metadata.name).sort(), ['sim-worker5', 'sim-worker6']);
   for (const n of added) {
     assert.ok(Date.parse(n.metadata.creationTimestamp) >= requestedAt - 1000, 'a new Node object');
     assert.equal(n.status.allocatable.cpu, '3900m');
+    const ready = (await eventsAbout(sim, n.metadata.name)).find((e) => e.reason === 'NodeReady');
+    assert.equal(ready?.message, `Node ${n.metadata.name} status is now: NodeReady`);
   }
   await waitFor(sim, 'pods placed on the new nodes', async () => {
     const pods = await listPods(sim, 'default', 'app=big');
-    return pods.filter((p) => p.spec.nodeName === 'sim-worker5' || p.spec.nodeName === 'sim-worker6').length === 2;
+    return (
+      pods.filter((p) => p.spec.nodeName === 'sim-worker5' || p.spec.nodeName === 'sim-worker6').length === 2
+    );
   });
   sim.advance(30_000);
   const still = (await listPods(sim, 'default', 'app=big')).filter((p) => !p.spec.nodeName);
   assert.equal(still.length, 2, 'two replicas still do not fit');
-  const atMax = (await eventsAbout(sim, still[0]!.metadata.name, 'default')).find((e) => e.reason === 'NotTriggerScaleUp');
+  const atMax = (await eventsAbout(sim, still[0]!.metadata.name, 'default')).find(
+    (e) => e.reason === 'NotTriggerScaleUp',
+  );
   assert.equal(atMax?.message, "pod didn't trigger scale-up: 1 max node group size reached");
 });
 
@@ -175,13 +220,20 @@ test('rollout NS/DEPLOY: a new ReplicaSet at revision 2 replaces the old one wit
   const [old] = await replicaSetsOf(sim, 'shop', 'frontend');
   assert.ok(old);
   const started = sim.faults.start({ name: 'rollout', target: 'shop/frontend' });
-  assert.equal(sim.faults.active().some((f) => f.id === started.id), false, 'a rollout is done at once, not an active fault');
+  assert.equal(
+    sim.faults.active().some((f) => f.id === started.id),
+    false,
+    'a rollout is done at once, not an active fault',
+  );
   const d0 = await getDeployment(sim, 'shop', 'frontend');
   assert.equal(d0.spec.template.spec.containers[0]?.image, 'ghcr.io/healwatch-sim/shop-frontend:2.4.2');
   for (let i = 0; i < 90 && !(await rolledOut(sim, 'shop', 'frontend')); i++) {
     const d = await getDeployment(sim, 'shop', 'frontend');
     // 3 replicas: maxUnavailable 25 % rounds down to 0, maxSurge up to 1.
-    assert.ok((d.status.availableReplicas ?? 0) >= 3, `availability kept during the rollout (${d.status.availableReplicas})`);
+    assert.ok(
+      (d.status.availableReplicas ?? 0) >= 3,
+      `availability kept during the rollout (${d.status.availableReplicas})`,
+    );
     assert.ok((d.status.replicas ?? 0) <= 4, 'at most one surge pod');
     sim.advance(1000);
   }
@@ -193,7 +245,9 @@ test('rollout NS/DEPLOY: a new ReplicaSet at revision 2 replaces the old one wit
   assert.equal(fresh.spec.replicas, 3);
   const oldNow = sets.find((rs) => rs.metadata.name === old.metadata.name);
   assert.equal(oldNow?.spec.replicas, 0, 'the old ReplicaSet is kept, scaled to 0');
-  assert.ok((await deploymentPods(sim, 'shop', 'frontend')).every((p) => ownerName(p) === fresh.metadata.name));
+  assert.ok(
+    (await deploymentPods(sim, 'shop', 'frontend')).every((p) => ownerName(p) === fresh.metadata.name),
+  );
   const d = await getDeployment(sim, 'shop', 'frontend');
   assert.equal(d.metadata.annotations?.['deployment.kubernetes.io/revision'], '2');
   assert.equal(d.status.observedGeneration, d.metadata.generation);
@@ -217,11 +271,15 @@ test('rollout-stuck NS/DEPLOY: the new pod never turns Ready, old pods keep serv
   const stuckRs = (await replicaSetsOf(sim, 'shop', 'frontend')).at(-1);
   assert.ok(stuckRs && stuckRs.metadata.name !== old.metadata.name);
   const newPod = await waitFor(sim, 'the new pod running', async () => {
-    const p = (await deploymentPods(sim, 'shop', 'frontend')).find((x) => ownerName(x) === stuckRs.metadata.name);
+    const p = (await deploymentPods(sim, 'shop', 'frontend')).find(
+      (x) => ownerName(x) === stuckRs.metadata.name,
+    );
     return p?.status.phase === 'Running' && p;
   });
   sim.advance(60_000);
-  const unhealthy = (await eventsAbout(sim, newPod.metadata.name, 'shop')).find((e) => e.reason === 'Unhealthy');
+  const unhealthy = (await eventsAbout(sim, newPod.metadata.name, 'shop')).find(
+    (e) => e.reason === 'Unhealthy',
+  );
   assert.equal(unhealthy?.type, 'Warning');
   assert.match(unhealthy?.message ?? '', /^Readiness probe failed: /);
   const firstCount = unhealthy ? eventCount(unhealthy) : 0;
@@ -231,10 +289,14 @@ test('rollout-stuck NS/DEPLOY: the new pod never turns Ready, old pods keep serv
   assert.equal(condition(before.status.conditions, 'Progressing')?.status, 'True', 'not yet at 590 s');
   assert.equal(before.status.updatedReplicas, 1);
   assert.equal(before.status.availableReplicas, 3, 'the old pods keep serving');
-  const current = (await deploymentPods(sim, 'shop', 'frontend')).find((p) => p.metadata.name === newPod.metadata.name);
+  const current = (await deploymentPods(sim, 'shop', 'frontend')).find(
+    (p) => p.metadata.name === newPod.metadata.name,
+  );
   assert.ok(current && !isPodReady(current), 'the new pod is still not Ready');
   assert.equal(current.status.phase, 'Running');
-  const oldPods = (await deploymentPods(sim, 'shop', 'frontend')).filter((p) => ownerName(p) === old.metadata.name);
+  const oldPods = (await deploymentPods(sim, 'shop', 'frontend')).filter(
+    (p) => ownerName(p) === old.metadata.name,
+  );
   assert.equal(oldPods.filter(isPodReady).length, 3);
 
   const stuck = await waitFor(
@@ -256,11 +318,22 @@ test('rollout-stuck NS/DEPLOY: the new pod never turns Ready, old pods keep serv
   assert.ok(later && eventCount(later) > firstCount, 'the readiness probe keeps failing');
 
   sim.faults.heal();
-  await waitFor(sim, 'rolled back to the old ReplicaSet', async () => {
-    const pods = await deploymentPods(sim, 'shop', 'frontend');
-    return (await rolledOut(sim, 'shop', 'frontend')) && pods.every((p) => ownerName(p) === old.metadata.name);
-  }, { maxSteps: 60 });
+  await waitFor(
+    sim,
+    'rolled back to the old ReplicaSet',
+    async () => {
+      const pods = await deploymentPods(sim, 'shop', 'frontend');
+      return (
+        (await rolledOut(sim, 'shop', 'frontend')) && pods.every((p) => ownerName(p) === old.metadata.name)
+      );
+    },
+    { maxSteps: 60 },
+  );
   const sets = await replicaSetsOf(sim, 'shop', 'frontend');
-  assert.equal(sets.at(-1)?.metadata.name, old.metadata.name, 'the old template is the newest revision again');
+  assert.equal(
+    sets.at(-1)?.metadata.name,
+    old.metadata.name,
+    'the old template is the newest revision again',
+  );
   assert.equal(sets.at(-1)?.metadata.annotations?.['deployment.kubernetes.io/revision'], '3');
 });

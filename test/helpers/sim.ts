@@ -146,25 +146,10 @@ export async function getLease(sim: Simulator, namespace: string, name: string):
 }
 
 /** The events about objects with this name (`involvedObject.name`), in one namespace or all. */
-export async function eventsAbout(
-  sim: Simulator,
-  name: string,
-  namespace?: string,
-): Promise<CoreEvent[]> {
+export async function eventsAbout(sim: Simulator, name: string, namespace?: string): Promise<CoreEvent[]> {
   const base = namespace ? `/api/v1/namespaces/${namespace}/events` : '/api/v1/events';
   const selector = encodeURIComponent(`involvedObject.name=${name}`);
   return (await getJson<List<CoreEvent>>(sim, `${base}?fieldSelector=${selector}`)).items;
-}
-
-/** The events with a reason, in one namespace or all. */
-export async function eventsWithReason(
-  sim: Simulator,
-  reason: string,
-  namespace?: string,
-): Promise<CoreEvent[]> {
-  const base = namespace ? `/api/v1/namespaces/${namespace}/events` : '/api/v1/events';
-  const all = (await getJson<List<CoreEvent>>(sim, base)).items;
-  return all.filter((e) => e.reason === reason);
 }
 
 /** How often an event happened: `count` for core recorders, `series.count` for events.k8s.io ones. */

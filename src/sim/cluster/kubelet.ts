@@ -18,6 +18,8 @@ import type { World } from './world.js';
 
 const LEASE_RENEW_MS = 10_000;
 const STATUS_REPORT_MS = 5 * 60_000;
+/** How long a newly registered node waits for its CNI (NetworkPluginNotReady) before it turns Ready. */
+const NETWORK_READY_MS = 20_000;
 /** The kubelet's image garbage collection period (ImageGCPeriod). */
 const IMAGE_GC_MS = 5 * 60_000;
 const BACKOFF_INITIAL_MS = 10_000;
@@ -92,6 +94,8 @@ export class Kubelet {
   clientCertNotAfter: number;
   serverCertNotAfter: number;
   readonly startedAt: number;
+  /** Until then the node reports NotReady: the CNI has not written its configuration yet. */
+  private readonly networkReadyAt: number;
   private leaseTimer: TimerHandle | undefined;
   private statusTimer: TimerHandle | undefined;
   private diskTimer: TimerHandle | undefined;
@@ -112,6 +116,7 @@ export class Kubelet {
     this.startedAt = world.now();
     this.clientCertNotAfter = world.now() + 300 * 86_400_000;
     this.serverCertNotAfter = world.now() + 300 * 86_400_000;
+    this.networkReadyAt = world.isBootstrapping ? 0 : world.now() + NETWORK_READY_MS;
     world.onStart(() => this.startLoops());
   }
 
@@ -127,6 +132,8 @@ export class Kubelet {
     this.imageGcTimer = this.world.clock.every(IMAGE_GC_MS, () => this.collectImages(), jitter + 900);
     this.renewLease();
     this.reportStatus();
+    if (this.networkReadyAt > this.world.now())
+      this.world.clock.at(this.networkReadyAt, () => this.reportStatus());
   }
 
   /** Stops the kubelet (node-notready): no heartbeats, no pod updates; containers keep their state. */
@@ -151,6 +158,8 @@ export class Kubelet {
     for (const pod of this.world.podsOnNode(this.nodeName)) this.observe(pod);
     for (const rt of this.pods.values()) {
       for (const c of rt.containers) this.resumeContainer(rt, c);
+      // The status manager posts every pod's status again, undoing the controller's Ready=False.
+      if (!rt.isKilling) this.writeStatus(rt);
     }
   }
 
@@ -448,9 +457,7 @@ export class Kubelet {
       );
     } else if (b.kind === 'flaky') {
       const wait = Math.round(b.everyMs * (0.5 + (hashString(`${rt.uid}${c.instance}`) % 1000) / 1000));
-      c.timer = this.world.clock.at(Math.max(now, since + wait), () =>
-        this.exitContainer(rt, c, 1, 'Error'),
-      );
+      c.timer = this.world.clock.at(Math.max(now, since + wait), () => this.exitContainer(rt, c, 1, 'Error'));
     }
   }
 
@@ -482,9 +489,7 @@ export class Kubelet {
     // The first restart (also the first after a long healthy run) is immediate; later ones wait 10 s,
     // 20 s, 40 s ... up to 5 min (CrashLoopBackOff).
     const delay =
-      c.backoffMs === 0
-        ? 1000
-        : Math.min(Math.max(BACKOFF_INITIAL_MS, c.backoffMs * 2), BACKOFF_MAX_MS);
+      c.backoffMs === 0 ? 1000 : Math.min(Math.max(BACKOFF_INITIAL_MS, c.backoffMs * 2), BACKOFF_MAX_MS);
     c.backoffMs = delay;
     this.writeStatus(rt);
     if (delay < BACKOFF_INITIAL_MS) {
@@ -790,14 +795,24 @@ export class Kubelet {
         ['KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
         ['KubeletHasInsufficientPID', 'kubelet has insufficient PID available'],
       ),
-      {
-        type: 'Ready',
-        status: 'True',
-        lastHeartbeatTime: now,
-        lastTransitionTime: now,
-        reason: 'KubeletReady',
-        message: 'kubelet is posting ready status',
-      },
+      this.world.now() < this.networkReadyAt
+        ? {
+            type: 'Ready',
+            status: 'False',
+            lastHeartbeatTime: now,
+            lastTransitionTime: now,
+            reason: 'KubeletNotReady',
+            message:
+              'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
+          }
+        : {
+            type: 'Ready',
+            status: 'True',
+            lastHeartbeatTime: now,
+            lastTransitionTime: now,
+            reason: 'KubeletReady',
+            message: 'kubelet is posting ready status',
+          },
     ];
   }
 

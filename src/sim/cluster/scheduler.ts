@@ -246,7 +246,9 @@ export class Scheduler {
       .sort();
     const preemptionParts = [
       ...(unresolvable > 0 ? [`${unresolvable} Preemption is not helpful for scheduling`] : []),
-      ...(total - unresolvable > 0 ? [`${total - unresolvable} No preemption victims found for incoming pod`] : []),
+      ...(total - unresolvable > 0
+        ? [`${total - unresolvable} No preemption victims found for incoming pod`]
+        : []),
     ].sort();
     const preemption = `preemption: 0/${total} nodes are available: ${preemptionParts.join(', ')}.`;
     const message = `0/${total} nodes are available: ${parts.join(', ')}. ${preemption}`;

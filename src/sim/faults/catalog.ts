@@ -382,10 +382,18 @@ export const FAULTS: readonly FaultDefinition[] = [
         .dependentsOf<ReplicaSet>(d.metadata.uid, R.replicasets)
         .map((rs) => rs.metadata.uid);
       for (const uid of owners) ctx.cluster.scheduler.preferredNode.set(uid, node);
-      // The replicas elsewhere are replaced (as after node drains and evictions); new ones land together.
+      // The replicas elsewhere are evicted (as by node drains): deleted gracefully, their kubelets stop
+      // them, and the replacements land together.
       for (const pod of pods) {
-        if (pod.spec.nodeName !== node)
-          ctx.cluster.world.store.delete(R.pods, pod.metadata.namespace, pod.metadata.name);
+        if (pod.spec.nodeName === node || pod.metadata.deletionTimestamp) continue;
+        ctx.cluster.world.store.modify<Pod>(R.pods, pod.metadata.namespace, pod.metadata.name, (p) => ({
+          ...p,
+          metadata: {
+            ...p.metadata,
+            deletionTimestamp: ctx.cluster.world.nowIso(),
+            deletionGracePeriodSeconds: p.spec.terminationGracePeriodSeconds ?? 30,
+          },
+        }));
       }
       return {
         stop: () => {
