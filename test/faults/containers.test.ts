@@ -436,31 +436,25 @@ test('addon-crash kube-system/metrics-server: the add-on crash-loops and the met
   );
 });
 
-test(
-  'addon-crash kube-system/coredns: both replicas crash-loop, the crash is logged as CoreDNS logs it',
-  {
-    todo: 'src/sim/cluster/logs.ts gives CoreDNS the generic JSON "failed to connect to database" crash lines',
-  },
-  async (t) => {
-    const sim = await startTestSim(t);
-    sim.faults.start({ name: 'addon-crash', target: 'kube-system/coredns' });
-    const pods = await allWaiting(sim, 'kube-system', 'coredns', 'CrashLoopBackOff');
-    assert.equal(pods.length, 2);
-    const d = await getDeployment(sim, 'kube-system', 'coredns');
-    assert.equal(d.status.availableReplicas, undefined);
-    const [pod] = pods;
-    assert.ok(pod);
-    const logs = await getText(
-      sim,
-      `/api/v1/namespaces/kube-system/pods/${pod.metadata.name}/log?previous=true`,
-    );
-    assert.match(
-      logs,
-      /\[(FATAL|ERROR)\]/,
-      `a CoreDNS-style fatal line, got: ${logs.split('\n').slice(-3).join(' | ')}`,
-    );
-  },
-);
+test('addon-crash kube-system/coredns: both replicas crash-loop, the crash is logged as CoreDNS logs it', async (t) => {
+  const sim = await startTestSim(t);
+  sim.faults.start({ name: 'addon-crash', target: 'kube-system/coredns' });
+  const pods = await allWaiting(sim, 'kube-system', 'coredns', 'CrashLoopBackOff');
+  assert.equal(pods.length, 2);
+  const d = await getDeployment(sim, 'kube-system', 'coredns');
+  assert.equal(d.status.availableReplicas, undefined);
+  const [pod] = pods;
+  assert.ok(pod);
+  const logs = await getText(
+    sim,
+    `/api/v1/namespaces/kube-system/pods/${pod.metadata.name}/log?previous=true`,
+  );
+  assert.match(
+    logs,
+    /\[(FATAL|ERROR)\]/,
+    `a CoreDNS-style fatal line, got: ${logs.split('\n').slice(-3).join(' | ')}`,
+  );
+});
 
 test('addon-crash on a DaemonSet (kube-system/calico-node): every node pod crash-loops', async (t) => {
   const sim = await startTestSim(t);

@@ -72,34 +72,60 @@ function line(
   }
 }
 
-/** The last lines a crashing process writes before it exits, by exit reason. */
+/** The last lines a crashing process writes before it exits, in its own log style. */
 function crashLines(style: Style, container: string, at: number, reason: string): string[] {
   const iso = new Date(at).toISOString();
+  const stamp = iso.slice(0, 19).replace('T', ' ');
   if (reason === 'OOMKilled') {
-    return [
-      JSON.stringify({ time: iso, level: 'warn', msg: 'heap usage high', heap_mb: 241, limit_mb: 256 }),
-      JSON.stringify({ time: iso, level: 'warn', msg: 'allocating buffer for batch', size_mb: 64 }),
-    ];
+    // The kernel kills the process: its last lines are whatever it was doing, often growing memory.
+    if (style === 'json') {
+      return [
+        JSON.stringify({ time: iso, level: 'warn', msg: 'heap usage high', heap_mb: 241, limit_mb: 256 }),
+        JSON.stringify({ time: iso, level: 'warn', msg: 'allocating buffer for batch', size_mb: 64 }),
+      ];
+    }
+    return [line(style, container, at, new Random(at))];
   }
-  if (style === 'kube') {
-    return [
-      `E${klogTime(at)}       1 run.go:72] "command failed" err="failed to start ${container}: open /etc/kubernetes/${container}.conf: no such file or directory"`,
-    ];
+  switch (style) {
+    case 'coredns':
+      return [
+        `[FATAL] plugin/loop: Loop (127.0.0.1:${40000 + (at % 20000)} -> :53) detected for zone ".", see https://coredns.io/plugins/loop#troubleshooting. Query: "HINFO ${at % 9_000_000_000_000_000_000} ${at % 1_000_000_000}.".`,
+      ];
+    case 'nginx':
+      return [
+        `${stamp.replace(/-/g, '/')} [emerg] 1#1: host not found in upstream "shop-frontend.shop.svc.cluster.local:8080" in /etc/nginx/nginx.conf:41`,
+        `nginx: [emerg] host not found in upstream "shop-frontend.shop.svc.cluster.local:8080" in /etc/nginx/nginx.conf:41`,
+      ];
+    case 'fluent-bit':
+      return [
+        `[${stamp}] [error] [output:es:es.0] HTTP status=429 URI=/_bulk, response: {"error":{"type":"es_rejected_execution_exception"}}`,
+        `[${stamp}] [error] [engine] chunk '1-${at}.flb' cannot be retried: task_id=7, input=tail.0 > output=es.0`,
+        `[${stamp}] [engine] caught signal (SIGSEGV)`,
+      ];
+    case 'postgres':
+      return [
+        `${iso.replace('T', ' ').replace('Z', ' UTC')} [1] FATAL:  could not open file "global/pg_filenode.map": Permission denied`,
+        `${iso.replace('T', ' ').replace('Z', ' UTC')} [1] LOG:  database system is shut down`,
+      ];
+    case 'kube':
+      return [
+        `E${klogTime(at)}       1 run.go:72] "command failed" err="failed to start ${container}: open /etc/kubernetes/${container}.conf: no such file or directory"`,
+      ];
+    default:
+      return [
+        JSON.stringify({
+          time: iso,
+          level: 'error',
+          msg: 'failed to connect to database',
+          error: 'dial tcp 10.96.12.41:5432: connect: connection refused',
+        }),
+        JSON.stringify({
+          time: iso,
+          level: 'fatal',
+          msg: 'exiting: dependency not available after 3 attempts',
+        }),
+      ];
   }
-  if (style === 'fluent-bit') {
-    return [
-      `[${iso.slice(0, 19).replace('T', ' ')}] [error] [engine] could not initialize output plugins, aborting`,
-    ];
-  }
-  return [
-    JSON.stringify({
-      time: iso,
-      level: 'error',
-      msg: 'failed to connect to database',
-      error: 'dial tcp 10.96.12.41:5432: connect: connection refused',
-    }),
-    JSON.stringify({ time: iso, level: 'fatal', msg: 'exiting: dependency not available after 3 attempts' }),
-  ];
 }
 
 /**
