@@ -246,7 +246,7 @@ export function admit(resource: ResourceType, object: KObject): KObject {
             ...cj.spec.jobTemplate,
             spec: {
               ...cj.spec.jobTemplate.spec,
-              template: { ...template!, spec: defaultPodSpec(template!.spec) },
+              template: { ...template, spec: defaultPodSpec(template.spec) },
             },
           },
         },
