@@ -1,20 +1,24 @@
 import type { Container, KObject, Node, Pod, Taint } from '../model.js';
 import { R, storageOf, type ResourceType } from '../api/resources.js';
 import type { DeleteOptions, HealthCheck, RawResponse } from '../api/server.js';
-import { ApiError, badRequest, invalid, notFound } from '../api/status.js';
+import { ApiError, badRequest, notFound } from '../api/status.js';
 import { formatKi, formatNanoCores, parseQuantity } from '../quantity.js';
 import { hashString } from '../random.js';
 import { isoSeconds } from '../time.js';
 import type { Behavior } from './behavior.js';
 import type { CertificateAuthority } from '../api/tls.js';
 import type { Autoscaler } from './autoscaler.js';
+import { admit } from './admission.js';
 import { ControlPlane } from './control-plane.js';
+import { CronJobController } from './controllers/cronjob.js';
+import { DaemonSetController } from './controllers/daemonset.js';
 import { DeploymentController } from './controllers/deployment.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
+import { JobController } from './controllers/job.js';
 import { NodeLifecycleController } from './controllers/node-lifecycle.js';
 import { ReplicaSetController } from './controllers/replicaset.js';
+import { StatefulSetController } from './controllers/statefulset.js';
 import { Kubelet } from './kubelet.js';
-import { qosClass } from './objects.js';
 import { Scheduler } from './scheduler.js';
 import { containerUsage } from './usage.js';
 import { World, type Component, type Platform, type WorldOptions } from './world.js';
@@ -64,8 +68,18 @@ export class Cluster {
     this.scheduler = new Scheduler(this.world);
     new ReplicaSetController(this.world);
     new DeploymentController(this.world);
+    new DaemonSetController(this.world);
+    new StatefulSetController(this.world);
+    new JobController(this.world);
+    new CronJobController(this.world);
     new NodeLifecycleController(this.world);
     this.garbageCollector = new GarbageCollector(this.world);
+    // A deleted Node's kubelet goes with it (its machine was removed): no more heartbeats or pods.
+    this.world.store.subscribe(R.nodes, (c) => {
+      if (c.type !== 'DELETED') return;
+      this.kubelets.get(c.object.metadata.name)?.stop();
+      this.kubelets.delete(c.object.metadata.name);
+    });
     this.world.store.subscribe(R.pods, (c) => {
       const pod = c.object as Pod;
       const node = pod.spec.nodeName ?? (c.previous as Pod | undefined)?.spec.nodeName;
@@ -203,60 +217,9 @@ export class Cluster {
     for (const k of this.kubelets.values()) k.refreshBehavior();
   }
 
-  /** Admission for objects created through the API: defaults and basic validation. */
+  /** Admission for objects created through the API: defaults and validation (see admission.ts). */
   admit(resource: ResourceType, object: KObject): KObject {
-    const o = object as KObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
-    const name = o.metadata.name;
-    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253) {
-      throw invalid(resource.kind, resource.group, name, [
-        {
-          field: 'metadata.name',
-          message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
-        },
-      ]);
-    }
-    const storage = storageOf(resource);
-    if (storage === R.pods) {
-      const pod = o as unknown as Pod;
-      if (!Array.isArray(pod.spec?.containers) || pod.spec.containers.length === 0) {
-        throw invalid('Pod', '', name, [{ field: 'spec.containers', message: 'Required value' }]);
-      }
-      return {
-        ...pod,
-        spec: {
-          restartPolicy: 'Always',
-          terminationGracePeriodSeconds: 30,
-          dnsPolicy: 'ClusterFirst',
-          serviceAccountName: 'default',
-          serviceAccount: 'default',
-          schedulerName: 'default-scheduler',
-          securityContext: {},
-          enableServiceLinks: true,
-          preemptionPolicy: 'PreemptLowerPriority',
-          priority: 0,
-          ...pod.spec,
-          tolerations: [
-            ...(pod.spec.tolerations ?? []),
-            {
-              key: 'node.kubernetes.io/not-ready',
-              operator: 'Exists',
-              effect: 'NoExecute',
-              tolerationSeconds: 300,
-            },
-            {
-              key: 'node.kubernetes.io/unreachable',
-              operator: 'Exists',
-              effect: 'NoExecute',
-              tolerationSeconds: 300,
-            },
-          ],
-        },
-        status: { phase: 'Pending', qosClass: qosClass(pod) },
-      } as Pod;
-    }
-    if (o.spec !== undefined && o.status === undefined && storage !== R.leases)
-      return { ...o, status: {} } as KObject;
-    return o;
+    return admit(resource, object);
   }
 
   /** Deletion through the API (see ApiBackend.remove). */
@@ -584,6 +547,9 @@ export class Cluster {
   private kubeletMetrics(node: Node, kubelet: Kubelet): string {
     const now = this.world.now();
     const running = this.world.podsOnNode(node.metadata.name).filter((p) => p.status.phase === 'Running');
+    // The kubelet reports its own build, which may differ from the API server's during an upgrade.
+    const kubeletVersion = node.status.nodeInfo.kubeletVersion;
+    const [, major = '1', minor = '0'] = /^v(\d+)\.(\d+)/.exec(kubeletVersion) ?? [];
     const containers = running.reduce(
       (n, p) => n + (p.status.containerStatuses ?? []).filter((c) => c.state.running).length,
       0,
@@ -609,7 +575,7 @@ export class Cluster {
       `kubelet_running_containers{container_state="running"} ${containers}`,
       "# HELP kubernetes_build_info [ALPHA] A metric with a constant '1' value labeled by major, minor, git version, git commit, git tree state, build date, Go version, and compiler from which Kubernetes was built, and platform on which it is running.",
       '# TYPE kubernetes_build_info gauge',
-      `kubernetes_build_info{build_date="2025-02-12T21:19:47Z",compiler="gc",git_commit="67a30c0adcf52bd3f56ff0893ce19966be12991f",git_tree_state="clean",git_version="${this.world.gitVersion}",go_version="go1.23.6",major="1",minor="32",platform="linux/amd64"} 1`,
+      `kubernetes_build_info{build_date="2025-02-12T21:19:47Z",compiler="gc",git_commit="67a30c0adcf52bd3f56ff0893ce19966be12991f",git_tree_state="clean",git_version="${kubeletVersion}",go_version="go1.23.6",major="${major}",minor="${minor}",platform="linux/amd64"} 1`,
       '',
     ].join('\n');
   }

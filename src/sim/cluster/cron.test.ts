@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import {
-  CronSyntaxError,
-  formatRfc1123z,
-  formatRfc3339InZone,
-  isKnownTimeZone,
-  parseCron,
-} from './cron.js';
+import { CronSyntaxError, formatRfc1123z, formatRfc3339InZone, isKnownTimeZone, parseCron } from './cron.js';
 
 const t = (iso: string): number => Date.parse(iso);
 const iso = (ms: number | undefined): string | undefined =>
@@ -68,6 +62,8 @@ test('previous() finds the last scheduled minute at or before a time', () => {
     ['0 3 * * *', '2025-01-01T02:00:00Z', '2024-12-31T03:00:00Z'],
     ['@yearly', '2025-06-01T00:00:00Z', '2025-01-01T00:00:00Z'],
     ['0 0 29 2 *', '2025-06-01T00:00:00Z', '2024-02-29T00:00:00Z'],
+    ['0 0 29 2 *', '2027-12-31T00:00:00Z', '2024-02-29T00:00:00Z'],
+    ['30 9 * * mon-fri', '2025-01-06T09:29:00Z', '2025-01-03T09:30:00Z'],
     ['0 0 30 2 *', '2025-06-01T00:00:00Z', undefined],
   ];
   for (const [spec, at, expected] of cases) {

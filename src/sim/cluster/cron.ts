@@ -24,7 +24,20 @@ const DAYS_OF_MONTH: Bounds = { min: 1, max: 31 };
 const MONTHS: Bounds = {
   min: 1,
   max: 12,
-  names: { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 },
+  names: {
+    jan: 1,
+    feb: 2,
+    mar: 3,
+    apr: 4,
+    may: 5,
+    jun: 6,
+    jul: 7,
+    aug: 8,
+    sep: 9,
+    oct: 10,
+    nov: 11,
+    dec: 12,
+  },
 };
 const DAYS_OF_WEEK: Bounds = {
   min: 0,
@@ -159,12 +172,13 @@ export function parseCron(spec: string, timeZone?: string): CronSchedule {
 
   const previous = (atOrBefore: number): number | undefined => {
     // Walk forward from ever earlier points: cheap for frequent schedules, a few steps for yearly ones.
-    for (let window = HOUR_MS; window <= (YEAR_LIMIT + 1) * 366 * DAY_MS; window *= 4) {
+    const limit = YEAR_LIMIT * 366 * DAY_MS;
+    for (let window = HOUR_MS; ; window = Math.min(window * 4, limit)) {
       let last: number | undefined;
       for (let t = next(atOrBefore - window); t !== undefined && t <= atOrBefore; t = next(t)) last = t;
       if (last !== undefined) return last;
+      if (window === limit) return undefined;
     }
-    return undefined;
   };
 
   return { spec, timeZone: zone.name, next, previous };
@@ -230,7 +244,9 @@ function parseIntOrName(text: string, names: Readonly<Record<string, number>> | 
 
 function parseNonNegative(text: string): number {
   if (!/^[+-]?\d+$/.test(text)) {
-    throw new CronSyntaxError(`failed to parse int from ${text}: strconv.Atoi: parsing "${text}": invalid syntax`);
+    throw new CronSyntaxError(
+      `failed to parse int from ${text}: strconv.Atoi: parsing "${text}": invalid syntax`,
+    );
   }
   const n = Number(text);
   if (n < 0) throw new CronSyntaxError(`negative number (${n}) not allowed: ${text}`);
@@ -271,7 +287,7 @@ function zoneFor(name: string): Zone {
     for (const p of format.formatToParts(new Date(ms))) {
       if (p.type !== 'literal') parts[p.type] = Number(p.value);
     }
-    const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!);
+    const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day, parts.hour, parts.minute);
     return wall - Math.floor(ms / MINUTE_MS) * MINUTE_MS;
   };
   const zone: Zone = {

@@ -178,11 +178,12 @@ export class Kubelet {
   private observe(pod: Pod): void {
     const rt = this.pods.get(pod.metadata.uid);
     if (!rt) {
-      if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') return;
+      // A pod without a runtime here that is being deleted (finished, or evicted) just goes.
       if (pod.metadata.deletionTimestamp) {
         this.world.store.delete(R.pods, pod.metadata.namespace, pod.metadata.name);
         return;
       }
+      if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') return;
       this.admit(pod);
       return;
     }

@@ -33,7 +33,7 @@ export interface Controller {
 interface Registered {
   controller: Controller;
   queue: Set<string>;
-  delayed: Map<string, TimerHandle>;
+  delayed: Map<string, { at: number; timer: TimerHandle }>;
   wasUp: boolean;
 }
 
@@ -136,19 +136,22 @@ export class World {
     r.queue.add(key);
   }
 
-  /** Queues a key for a controller after a simulated delay (deduplicated per key). */
+  /** Queues a key for a controller after a simulated delay; of several pending delays the soonest wins. */
   enqueueAfter(controllerName: string, key: string, ms: number): void {
     if (this.isBootstrapping) return;
     const r = this.registered.find((x) => x.controller.name === controllerName);
     if (!r) throw new Error(`unknown controller ${controllerName}`);
-    if (r.delayed.has(key)) return;
-    r.delayed.set(
-      key,
-      this.clock.after(ms, () => {
+    const at = this.clock.now() + ms;
+    const pending = r.delayed.get(key);
+    if (pending && pending.at <= at) return;
+    pending?.timer.cancel();
+    r.delayed.set(key, {
+      at,
+      timer: this.clock.at(at, () => {
         r.delayed.delete(key);
         r.queue.add(key);
       }),
-    );
+    });
   }
 
   /** Runs every queued sync of every controller whose component is up, until the queues are empty. */

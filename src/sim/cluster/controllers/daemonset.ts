@@ -104,7 +104,8 @@ export class DaemonSetController {
       .list<Node>(R.nodes)
       .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
     this.manage(ds, nodes, hash);
-    if ((ds.spec.updateStrategy.type || 'RollingUpdate') === 'RollingUpdate') this.rollingUpdate(ds, nodes, hash);
+    if ((ds.spec.updateStrategy.type || 'RollingUpdate') === 'RollingUpdate')
+      this.rollingUpdate(ds, nodes, hash);
     this.updateStatus(ds, nodes, hash);
   }
 
@@ -161,7 +162,9 @@ export class DaemonSetController {
             continue;
           }
           this.failedBackoff.set(backoffKey, {
-            delayMs: backoff ? Math.min(backoff.delayMs * 2, FAILED_POD_BACKOFF_MAX_MS) : FAILED_POD_BACKOFF_MS,
+            delayMs: backoff
+              ? Math.min(backoff.delayMs * 2, FAILED_POD_BACKOFF_MAX_MS)
+              : FAILED_POD_BACKOFF_MS,
             at: now,
           });
           this.world.record(
@@ -312,9 +315,15 @@ export class DaemonSetController {
       extraTolerations: daemonTolerations(template.spec.hostNetwork === true),
     });
     pod.metadata.generateName = `${ds.metadata.name}-`;
-    pod.spec.affinity = pinToNode(template.spec.affinity as Affinity | undefined, nodeName);
+    pod.spec.affinity = pinToNode(template.spec.affinity, nodeName);
     const created = this.world.store.create(R.pods, pod);
-    this.world.record(this.target(ds), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, SOURCE);
+    this.world.record(
+      this.target(ds),
+      'Normal',
+      'SuccessfulCreate',
+      `Created pod: ${created.metadata.name}`,
+      SOURCE,
+    );
   }
 
   private deletePod(ds: DaemonSet, pod: Pod): void {
@@ -335,7 +344,13 @@ export class DaemonSetController {
             },
       );
     }
-    this.world.record(this.target(ds), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`, SOURCE);
+    this.world.record(
+      this.target(ds),
+      'Normal',
+      'SuccessfulDelete',
+      `Deleted pod: ${pod.metadata.name}`,
+      SOURCE,
+    );
   }
 
   /** Upstream `updateDaemonSetStatus`: counts per node, judged by the oldest daemon pod there. */
@@ -395,7 +410,8 @@ export function nodeShouldRunDaemonPod(
   ds: DaemonSet,
 ): { shouldRun: boolean; shouldContinueRunning: boolean } {
   const spec = ds.spec.template.spec;
-  if (spec.nodeName && spec.nodeName !== node.metadata.name) return { shouldRun: false, shouldContinueRunning: false };
+  if (spec.nodeName && spec.nodeName !== node.metadata.name)
+    return { shouldRun: false, shouldContinueRunning: false };
   for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) {
     if (node.metadata.labels?.[k] !== v) return { shouldRun: false, shouldContinueRunning: false };
   }

@@ -34,7 +34,8 @@ export function jobFinish(job: Job): JobFinish | undefined {
  * The API server's defaulting of a new Job (the simulator's admission leaves Jobs alone): a generated
  * selector on `batch.kubernetes.io/controller-uid` with the four job labels on the pod template, and
  * the defaults of parallelism, completions, backoffLimit, completionMode, suspend and
- * podReplacementPolicy. Returns the same object when there is nothing to add.
+ * podReplacementPolicy, and the template's labels on a Job that has none. Returns the same object when
+ * there is nothing to add.
  */
 export function defaultJob(job: Job): Job {
   const spec = job.spec as JobSpecWire;
@@ -74,6 +75,11 @@ export function defaultJob(job: Job): Job {
       },
     };
   }
+  // A Job without labels of its own takes its pod template's.
+  const labels = next.template.metadata.labels;
+  if (Object.keys(job.metadata.labels ?? {}).length === 0 && labels !== undefined) {
+    return { ...job, metadata: { ...job.metadata, labels: { ...labels } }, spec: next };
+  }
   return { ...job, spec: next };
 }
 
@@ -105,7 +111,7 @@ export class JobController {
         const job = world.store.get<Job>(R.jobs, pod.metadata.namespace, owner.name);
         if (job?.metadata.uid === owner.uid) {
           let lost = this.uncounted.get(owner.uid);
-          if (!lost) this.uncounted.set(owner.uid, (lost = new Map()));
+          if (!lost) this.uncounted.set(owner.uid, (lost = new Map<string, boolean>()));
           lost.set(pod.metadata.uid, pod.status.phase === 'Succeeded');
         }
       }
@@ -120,7 +126,9 @@ export class JobController {
 
   sync(key: string): void {
     const slash = key.indexOf('/');
-    const stored = this.world.store.get<Job>(R.jobs, key.slice(0, slash), key.slice(slash + 1));
+    const at = key.indexOf('@');
+    const name = key.slice(slash + 1, at < 0 ? undefined : at);
+    const stored = this.world.store.get<Job>(R.jobs, key.slice(0, slash), name);
     if (!stored || stored.metadata.deletionTimestamp) return;
     const defaulted = defaultJob(stored);
     // A Job created without the API server's defaults gets them first; the write brings the next sync.
@@ -131,7 +139,9 @@ export class JobController {
     const job = defaulted;
     const pods = this.world
       .dependentsOf<Pod>(job.metadata.uid, R.pods)
-      .filter((p) => job.spec.selector === undefined || matchesLabelSelector(job.spec.selector, p.metadata.labels));
+      .filter(
+        (p) => job.spec.selector === undefined || matchesLabelSelector(job.spec.selector, p.metadata.labels),
+      );
     const finish = jobFinish(job);
     if (finish) {
       this.removeFinalizers(pods.filter(isFinished));
@@ -142,8 +152,11 @@ export class JobController {
     const now = this.world.now();
     const nowIso = isoSeconds(now);
     // Count newly finished pods once, then let them go.
-    const newlyFinished = pods.filter((p) => isFinished(p) && p.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER));
-    let succeeded = (job.status.succeeded ?? 0) + newlyFinished.filter((p) => p.status.phase === 'Succeeded').length;
+    const newlyFinished = pods.filter(
+      (p) => isFinished(p) && p.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER),
+    );
+    let succeeded =
+      (job.status.succeeded ?? 0) + newlyFinished.filter((p) => p.status.phase === 'Succeeded').length;
     let failed = (job.status.failed ?? 0) + newlyFinished.filter((p) => p.status.phase === 'Failed').length;
     for (const isSucceeded of this.uncounted.get(job.metadata.uid)?.values() ?? []) {
       if (isSucceeded) succeeded++;
@@ -163,10 +176,16 @@ export class JobController {
     // Suspension: stop the pods, and say so; resuming starts the clock again.
     const suspended = getCondition(conditions, 'Suspended');
     if (isSuspended && suspended?.status !== 'True') {
-      conditions = upsert(conditions, jobCondition('Suspended', 'True', 'JobSuspended', 'Job suspended', nowIso));
+      conditions = upsert(
+        conditions,
+        jobCondition('Suspended', 'True', 'JobSuspended', 'Job suspended', nowIso),
+      );
       this.world.record(this.target(job), 'Normal', 'Suspended', 'Job suspended', SOURCE);
     } else if (!isSuspended && suspended?.status === 'True') {
-      conditions = upsert(conditions, jobCondition('Suspended', 'False', 'JobResumed', 'Job resumed', nowIso));
+      conditions = upsert(
+        conditions,
+        jobCondition('Suspended', 'False', 'JobResumed', 'Job resumed', nowIso),
+      );
       this.world.record(this.target(job), 'Normal', 'Resumed', 'Job resumed', SOURCE);
       startTime = nowIso;
     }
@@ -203,14 +222,16 @@ export class JobController {
             nowIso,
           );
         } else {
-          this.world.enqueueAfter(this.name, key, started + deadline * 1000 - now);
+          this.wakeAt(job, started + deadline * 1000);
         }
       }
       if (failureTarget?.status === 'True') {
         conditions = upsert(conditions, failureTarget);
       } else {
         const isSuccess =
-          spec.completions !== undefined ? succeeded >= spec.completions : succeeded > 0 && active.length === 0;
+          spec.completions !== undefined
+            ? succeeded >= spec.completions
+            : succeeded > 0 && active.length === 0;
         if (isSuccess) {
           successMet = jobCondition(
             'SuccessCriteriaMet',
@@ -241,11 +262,23 @@ export class JobController {
           conditions,
           jobCondition('Failed', 'True', failureTarget.reason ?? '', failureTarget.message ?? '', nowIso),
         );
-        this.world.record(this.target(job), 'Warning', failureTarget.reason ?? '', failureTarget.message ?? '', SOURCE);
+        this.world.record(
+          this.target(job),
+          'Warning',
+          failureTarget.reason ?? '',
+          failureTarget.message ?? '',
+          SOURCE,
+        );
       } else if (successMet?.status === 'True') {
         conditions = upsert(
           conditions,
-          jobCondition('Complete', 'True', 'CompletionsReached', 'Reached expected number of succeeded pods', nowIso),
+          jobCondition(
+            'Complete',
+            'True',
+            'CompletionsReached',
+            'Reached expected number of succeeded pods',
+            nowIso,
+          ),
         );
         completionTime = nowIso;
         this.world.record(this.target(job), 'Normal', 'Completed', 'Job completed', SOURCE);
@@ -268,7 +301,13 @@ export class JobController {
   }
 
   /** Upstream `manageJob`: as many active pods as parallelism and the remaining completions allow. */
-  private manage(job: Job, active: Pod[], pods: readonly Pod[], succeeded: number, parallelism: number): Pod[] {
+  private manage(
+    job: Job,
+    active: Pod[],
+    pods: readonly Pod[],
+    succeeded: number,
+    parallelism: number,
+  ): Pod[] {
     const completions = job.spec.completions;
     let want: number;
     if (completions === undefined) want = succeeded > 0 ? active.length : parallelism;
@@ -281,7 +320,7 @@ export class JobController {
     if (active.length === want) return active;
     const remaining = this.backoffRemaining(pods);
     if (remaining > 0) {
-      this.world.enqueueAfter(this.name, objectKey(job.metadata.namespace, job.metadata.name), remaining);
+      this.wakeAt(job, this.world.now() + remaining);
       return active;
     }
     const created = [...active];
@@ -331,7 +370,13 @@ export class JobController {
     pod.metadata.generateName = `${job.metadata.name}-`;
     pod.metadata.finalizers = [JOB_TRACKING_FINALIZER];
     const created = this.world.store.create(R.pods, pod);
-    this.world.record(this.target(job), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, SOURCE);
+    this.world.record(
+      this.target(job),
+      'Normal',
+      'SuccessfulCreate',
+      `Created pod: ${created.metadata.name}`,
+      SOURCE,
+    );
     return created;
   }
 
@@ -352,7 +397,13 @@ export class JobController {
             },
       );
     }
-    this.world.record(this.target(job), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`, SOURCE);
+    this.world.record(
+      this.target(job),
+      'Normal',
+      'SuccessfulDelete',
+      `Deleted pod: ${pod.metadata.name}`,
+      SOURCE,
+    );
   }
 
   private removeFinalizers(pods: readonly Pod[]): void {
@@ -382,7 +433,16 @@ export class JobController {
       this.world.store.delete(R.jobs, job.metadata.namespace, job.metadata.name);
       return;
     }
-    this.world.enqueueAfter(this.name, objectKey(job.metadata.namespace, job.metadata.name), due - this.world.now());
+    this.wakeAt(job, due);
+  }
+
+  /**
+   * Syncs the Job again at an instant. The key carries the instant (`ns/name@ms`) because the world
+   * keeps one delayed entry per key: a later deadline must not swallow an earlier back-off.
+   */
+  private wakeAt(job: Job, at: number): void {
+    const key = `${objectKey(job.metadata.namespace, job.metadata.name)}@${at}`;
+    this.world.enqueueAfter(this.name, key, Math.max(0, at - this.world.now()));
   }
 }
 
@@ -403,7 +463,9 @@ function upsert(conditions: readonly Condition[], next: Condition): Condition[] 
   const current = conditions[index]!;
   const out = [...conditions];
   out[index] =
-    current.status === next.status ? { ...next, lastTransitionTime: current.lastTransitionTime ?? next.lastTransitionTime! } : next;
+    current.status === next.status
+      ? { ...next, lastTransitionTime: current.lastTransitionTime ?? next.lastTransitionTime! }
+      : next;
   return out;
 }
 

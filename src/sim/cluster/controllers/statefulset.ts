@@ -9,7 +9,14 @@ import type {
 import { R } from '../../api/resources.js';
 import { matchesLabelSelector } from '../../api/selectors.js';
 import { objectKey } from '../../api/store.js';
-import { controllerOf, controllerRef, isPodAvailable, isPodReady, podFromTemplate, templateHash } from '../objects.js';
+import {
+  controllerOf,
+  controllerRef,
+  isPodAvailable,
+  isPodReady,
+  podFromTemplate,
+  templateHash,
+} from '../objects.js';
 import type { Platform, World } from '../world.js';
 
 const SOURCE = { component: 'statefulset-controller' };
@@ -124,7 +131,11 @@ export class StatefulSetController {
       if (!isMonotonic) continue;
       if (pod.metadata.deletionTimestamp || !isRunningAndReady(pod)) return;
       if (!isPodAvailable(pod, minReady, now)) {
-        this.world.enqueueAfter(this.name, objectKey(set.metadata.namespace, set.metadata.name), minReady * 1000);
+        this.world.enqueueAfter(
+          this.name,
+          objectKey(set.metadata.namespace, set.metadata.name),
+          minReady * 1000,
+        );
         return;
       }
     }
@@ -159,7 +170,12 @@ export class StatefulSetController {
   }
 
   /** Upstream `newVersionedStatefulSetPod`: ordinals below the partition keep the current revision. */
-  private createPod(set: StatefulSet, ordinal: number, currentRevision: string, updateRevision: string): void {
+  private createPod(
+    set: StatefulSet,
+    ordinal: number,
+    currentRevision: string,
+    updateRevision: string,
+  ): void {
     const partition = set.spec.updateStrategy.rollingUpdate?.partition ?? 0;
     const isCurrent =
       (set.spec.updateStrategy.type || 'RollingUpdate') === 'RollingUpdate' && ordinal < partition;
@@ -187,7 +203,9 @@ export class StatefulSetController {
         name: c.metadata.name,
         persistentVolumeClaim: { claimName: claimName(set, c, ordinal) },
       }));
-      const others = (template.spec.volumes ?? []).filter((v) => !claims.some((c) => c.metadata.name === v.name));
+      const others = (template.spec.volumes ?? []).filter(
+        (v) => !claims.some((c) => c.metadata.name === v.name),
+      );
       pod.spec.volumes = [...claimVolumes, ...others];
     }
     this.createClaims(set, pod, ordinal);
@@ -321,7 +339,11 @@ export class StatefulSetController {
       JSON.stringify(x.status) === JSON.stringify(status) ? x : { ...x, status },
     );
     if (minReady > 0 && ready !== available) {
-      this.world.enqueueAfter(this.name, objectKey(set.metadata.namespace, set.metadata.name), minReady * 1000);
+      this.world.enqueueAfter(
+        this.name,
+        objectKey(set.metadata.namespace, set.metadata.name),
+        minReady * 1000,
+      );
     }
   }
 }
