@@ -1,6 +1,15 @@
+let lastSecond = Number.NaN;
+let lastText = '';
+
 /** An RFC 3339 timestamp with second precision, as `metav1.Time` serializes. */
 export function isoSeconds(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  // Most calls in a burst fall in the same second: reuse the last formatting.
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastText = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return lastText;
 }
 
 /** An RFC 3339 timestamp with microsecond precision, as `metav1.MicroTime` serializes. */

@@ -175,17 +175,14 @@ export class ControlPlane {
 
   private isAddonUp(name: string): boolean {
     // Without a visible Deployment (GKE and AKS run the autoscaler themselves) the provider's is up.
-    const isVisible = this.world.store
-      .list(R.deployments, 'kube-system')
-      .some((d) => d.metadata.name === name);
-    if (!isVisible) return !this.managedDown.has(name as Component);
-    for (const pod of this.world.store.iterate<Pod>(R.pods, 'kube-system')) {
-      if (
-        pod.metadata.labels?.['app.kubernetes.io/name'] !== name &&
-        pod.metadata.labels?.['k8s-app'] !== name
-      )
-        continue;
-      if (pod.status.containerStatuses?.[0]?.state.running && !pod.metadata.deletionTimestamp) return true;
+    const deployment = this.world.store.get(R.deployments, 'kube-system', name);
+    if (!deployment) return !this.managedDown.has(name as Component);
+    // Through the owner index (Deployment -> ReplicaSets -> pods): this runs on every settle, and
+    // kube-system holds a DaemonSet pod per node on a big cluster.
+    for (const rs of this.world.dependentsOf(deployment.metadata.uid, R.replicasets)) {
+      for (const pod of this.world.dependentsOf<Pod>(rs.metadata.uid, R.pods)) {
+        if (pod.status.containerStatuses?.[0]?.state.running && !pod.metadata.deletionTimestamp) return true;
+      }
     }
     return false;
   }
