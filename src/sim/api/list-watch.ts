@@ -36,7 +36,10 @@ export interface CollectionContext {
 }
 
 /** A predicate over stored objects built from namespace, label and field selectors. */
-function compileFilter(req: CollectionRequest): { matches(o: KObject): boolean; hasSelector: boolean } {
+export function compileFilter(req: CollectionRequest): {
+  matches(o: KObject): boolean;
+  hasSelector: boolean;
+} {
   const { resource, namespace, query } = req;
   let labels;
   let fields;
@@ -82,6 +85,14 @@ function lowerBound(keys: readonly string[], start: string): number {
   return lo;
 }
 
+/** The 504 for a resourceVersion the store has not reached; the cause is what client-go checks for. */
+function tooLargeResourceVersion(wanted: number, current: number): ApiError {
+  return new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${wanted}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
+}
+
 /** Picks the snapshot a list reads, following the resourceVersion rules of the real API server. */
 function chooseSnapshot(
   ctx: CollectionContext,
@@ -92,8 +103,12 @@ function chooseSnapshot(
   const current = ctx.store.resourceVersion;
   if (query.continueToken) {
     const token = decodeContinue(query.continueToken);
-    const snap = ctx.store.findSnapshot(storage, token.rv, ctx.realNow());
-    if (!snap) throw continueExpired();
+    // rv -1 is the token a 410 hands out: continue from the latest state, accepting an inconsistent list.
+    const snap =
+      token.rv === -1
+        ? ctx.store.snapshot(storage, ctx.realNow())
+        : ctx.store.findSnapshot(storage, token.rv, ctx.realNow());
+    if (!snap) throw continueExpired(encodeContinue(-1, token.start));
     return query.limit === undefined ? { snap } : { snap, limit: query.limit };
   }
   const rv = query.resourceVersion;
@@ -103,17 +118,7 @@ function chooseSnapshot(
   }
   if (rv !== undefined) {
     const wanted = parseResourceVersion(rv);
-    if (wanted > current) {
-      throw new ApiError(
-        504,
-        'Timeout',
-        `Timeout: Too large resource version: ${wanted}, current: ${current}`,
-        {
-          causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-          retryAfterSeconds: 1,
-        },
-      );
-    }
+    if (wanted > current) throw tooLargeResourceVersion(wanted, current);
     const isExact =
       query.resourceVersionMatch === 'Exact' ||
       (query.resourceVersionMatch === undefined && query.limit !== undefined);
@@ -287,18 +292,13 @@ export function serveWatch(
   if (!wantsInitial && rv !== undefined && rv !== '0') {
     const wanted = parseResourceVersion(rv);
     const history = ctx.store.historySince(storage, wanted);
-    if (history.kind === 'future') {
-      throw new ApiError(
-        504,
-        'Timeout',
-        `Timeout: Too large resource version: ${wanted}, current: ${history.current}`,
-      );
-    }
+    if (history.kind === 'future') throw tooLargeResourceVersion(wanted, history.current);
     if (history.kind === 'expired') {
       // An expired resourceVersion is an ERROR event on a 200 stream, then the stream closes.
       res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+      // Upstream names the last compacted resourceVersion (`oldest-1`), not the oldest one still kept.
       res.end(
-        `${JSON.stringify({ type: 'ERROR', object: tooOldResourceVersion(wanted, history.oldest).toStatus() })}\n`,
+        `${JSON.stringify({ type: 'ERROR', object: tooOldResourceVersion(wanted, history.oldest - 1).toStatus() })}\n`,
       );
       return;
     }

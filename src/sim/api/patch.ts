@@ -55,7 +55,7 @@ export function strategicMergePatch(target: unknown, patch: unknown): unknown {
     if (Array.isArray(value) && Array.isArray(current)) {
       const mergeKey = mergeKeyOf(value) ?? mergeKeyOf(current);
       if (mergeKey) {
-        const merged = [...current] as unknown[];
+        const merged: unknown[] = [...(current as unknown[])];
         for (const item of value) {
           const itemObject = item as Record<string, Json>;
           const index = merged.findIndex((m) => isObject(m) && m[mergeKey] === itemObject[mergeKey]);
@@ -159,7 +159,7 @@ function setAt(doc: unknown, path: string[], value: unknown, mode: 'add' | 'repl
   if (path.length === 0) return value;
   const [head, ...rest] = path as [string, ...string[]];
   if (Array.isArray(doc)) {
-    const copy = [...doc] as unknown[];
+    const copy: unknown[] = [...(doc as unknown[])];
     const index = head === '-' ? copy.length : Number(head);
     if (rest.length === 0) {
       if (mode === 'add') copy.splice(index, 0, value);
@@ -177,7 +177,7 @@ function setAt(doc: unknown, path: string[], value: unknown, mode: 'add' | 'repl
 function removeAt(doc: unknown, path: string[]): unknown {
   const [head, ...rest] = path as [string, ...string[]];
   if (Array.isArray(doc)) {
-    const copy = [...doc] as unknown[];
+    const copy: unknown[] = [...(doc as unknown[])];
     if (rest.length === 0) copy.splice(Number(head), 1);
     else copy[Number(head)] = removeAt(copy[Number(head)], rest);
     return copy;

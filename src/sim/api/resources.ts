@@ -324,20 +324,37 @@ export function resourceOfStorage(storage: string): ResourceType {
   return r;
 }
 
+/**
+ * Field selectors that upstream computes from Go zero values (`strconv.FormatBool`, `strconv.Itoa`), so an
+ * absent field still selects as `false` or `0`; `status.successful` of a Job reads `status.succeeded`.
+ */
+const FIELD_DEFAULTS: Readonly<Record<string, { path?: string; zero: string }>> = {
+  'spec.unschedulable': { zero: 'false' },
+  'spec.hostNetwork': { zero: 'false' },
+  'status.replicas': { zero: '0' },
+  'status.successful': { path: 'status.succeeded', zero: '0' },
+};
+
 /** Reads a dotted field path (`involvedObject.name`) from an object for field selectors. */
 export function readField(object: unknown, field: string): string | undefined {
+  const known = FIELD_DEFAULTS[field];
   let value: unknown = object;
-  for (const part of field.split('.')) {
-    if (value === null || typeof value !== 'object') return undefined;
+  for (const part of (known?.path ?? field).split('.')) {
+    if (value === null || typeof value !== 'object') {
+      value = undefined;
+      break;
+    }
     value = (value as Record<string, unknown>)[part];
   }
-  if (value === undefined || value === null) return field === 'spec.unschedulable' ? 'false' : '';
+  if (value === undefined || value === null) return known?.zero ?? '';
   if (typeof value === 'object') {
     // `source` on events selects on the component; `deprecatedSource` likewise.
     const component = (value as { component?: unknown }).component;
     return typeof component === 'string' ? component : '';
   }
-  return String(value as string | number | boolean);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+    return String(value);
+  return '';
 }
 
 /** Converts a stored core/v1 Event into its events.k8s.io/v1 form, as the API server does on read. */

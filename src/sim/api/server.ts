@@ -20,6 +20,7 @@ import {
   parseAccept,
 } from './discovery.js';
 import {
+  compileFilter,
   serveList,
   serveWatch,
   renderObject,
@@ -29,6 +30,7 @@ import {
 } from './list-watch.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { printerFor } from './printers.js';
+import { decodeDeleteOptions } from './protobuf.js';
 import { parseListQuery } from './query.js';
 import { findResource, storageOf, type ResourceType } from './resources.js';
 import { alreadyExists, ApiError, badRequest, notFound } from './status.js';
@@ -165,7 +167,9 @@ export class ApiServer {
             cert: this.certificate.cert,
             key: this.certificate.key,
             // Ask for a client certificate but accept connections without one: tokens work too.
-            ...(this.options.clientCa ? { ca: this.options.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+            ...(this.options.clientCa
+              ? { ca: this.options.clientCa, requestCert: true, rejectUnauthorized: false }
+              : {}),
           },
           handler,
         )
@@ -287,7 +291,8 @@ export class ApiServer {
     res.setHeader('X-Kubernetes-Pf-Prioritylevel-Uid', '5e6f6c2e-7d62-4e8e-8c3a-3b1c2a9f9d10');
 
     if (isControl) {
-      const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJsonBody(req, true);
+      const body =
+        req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJsonBody(req, true);
       const answer = await this.backend.control(req.method ?? 'GET', path, body);
       res.writeHead(answer.status, { 'Content-Type': answer.contentType });
       res.end(answer.body);
@@ -348,12 +353,14 @@ export class ApiServer {
   private isAuthorized(req: IncomingMessage, path: string): boolean {
     const token = this.options.token;
     if (!token) return true;
-    // Health and version are readable by anyone, as the default system:public-info-viewer role allows.
-    if (OPEN_PATHS.some((p) => path === p || path.startsWith(`${p}/`))) return true;
     const header = req.headers.authorization ?? '';
     if (header === `Bearer ${token}`) return true;
     // A client certificate the cluster CA signed authenticates as well (x509 authentication).
-    return (req.socket as TLSSocket).authorized === true && this.options.clientCa !== undefined;
+    if ((req.socket as TLSSocket).authorized === true && this.options.clientCa !== undefined) return true;
+    // Bad credentials are an error, never anonymous access (upstream `union.NewFailOnError`): 401 everywhere.
+    if (header !== '') return false;
+    // Health and version are readable by anyone, as the default system:public-info-viewer role allows.
+    return OPEN_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
   }
 
   private serveDiscoveryRoot(req: IncomingMessage, res: ServerResponse, path: '/api' | '/apis'): void {
@@ -502,7 +509,10 @@ export class ApiServer {
       if (method !== 'GET') throw methodNotAllowed();
       if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1')
         throw methodNotAllowed();
-      const items = this.backend.metrics(resource, namespace);
+      // metrics-server honours label and field selectors (`kubectl top pod -l app=web`).
+      const query = parseListQuery(url.searchParams);
+      const filter = compileFilter({ resource, namespace, query, rendering: { kind: 'json' } });
+      const items = this.backend.metrics(resource, namespace).filter((o) => filter.matches(o));
       const apiVersion = `${resource.group}/${resource.version}`;
       this.sendJson(res, 200, { kind: `${resource.kind}List`, apiVersion, metadata: {}, items });
       return;
@@ -521,7 +531,7 @@ export class ApiServer {
       return;
     }
     if (method === 'DELETE') {
-      const options = deleteOptions(url.searchParams, await readJsonBody(req, true));
+      const options = deleteOptions(url.searchParams, await readDeleteBody(req));
       const query = parseListQuery(url.searchParams);
       const request = {
         resource,
@@ -629,7 +639,7 @@ export class ApiServer {
     }
     if (method === 'DELETE') {
       const stored = this.getStored(resource, namespace, name);
-      const options = deleteOptions(url.searchParams, await readJsonBody(req, true));
+      const options = deleteOptions(url.searchParams, await readDeleteBody(req));
       const remaining = this.backend.remove(resource, stored, options);
       if (remaining) {
         this.sendJson(res, 200, withKind(remaining, resource));
@@ -752,7 +762,7 @@ export class ApiServer {
         },
         spec: { ...current.spec, replicas },
       });
-      this.sendJson(res, 200, scaleOf(updated as typeof current));
+      this.sendJson(res, 200, scaleOf(updated));
       return;
     }
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -906,20 +916,21 @@ function deleteOptions(params: URLSearchParams, body: unknown): DeleteOptions {
   const grace = params.get('gracePeriodSeconds') ?? source.gracePeriodSeconds;
   if (grace !== undefined && grace !== null) {
     const n = Number(grace);
-    if (!Number.isInteger(n) || n < 0) throw badRequest(`invalid gracePeriodSeconds: ${String(grace)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw badRequest(`invalid gracePeriodSeconds: ${JSON.stringify(grace)}`);
     options.gracePeriodSeconds = n;
   }
   const policy = params.get('propagationPolicy') ?? source.propagationPolicy;
   if (policy !== undefined && policy !== null) {
     if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
-      throw badRequest(`propagationPolicy: Unsupported value: "${String(policy)}"`);
+      throw badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(policy)}`);
     }
     options.propagationPolicy = policy;
   }
   return options;
 }
 
-async function readJsonBody(req: IncomingMessage, isOptional = false): Promise<unknown> {
+async function readRawBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -928,7 +939,30 @@ async function readJsonBody(req: IncomingMessage, isOptional = false): Promise<u
       throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** The optional DeleteOptions body of a DELETE: JSON, or the protobuf typed clientsets send (`kubectl drain`). */
+async function readDeleteBody(req: IncomingMessage): Promise<unknown> {
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mediaType !== 'application/vnd.kubernetes.protobuf') return readJsonBody(req, true);
+  const body = await readRawBody(req);
+  return body.length === 0 ? undefined : decodeDeleteOptions(body);
+}
+
+async function readJsonBody(req: IncomingMessage, isOptional = false): Promise<unknown> {
+  const body = await readRawBody(req);
+  // Typed clientsets (`kubectl create deployment`, `kubectl run`) send protobuf; the simulator only
+  // decodes JSON, so it answers as a server without that serializer does: 415, not a JSON parse error.
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (['application/vnd.kubernetes.protobuf', 'application/cbor', 'application/yaml'].includes(mediaType)) {
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      'the body of the request was in an unknown format - accepted media types include: application/json',
+    );
+  }
+  const text = body.toString('utf8');
   if (text.trim() === '') {
     if (isOptional) return undefined;
     throw badRequest(

@@ -197,7 +197,7 @@ export class Store {
       if (type === 'ADDED') s.sortedKeys = undefined;
       s.objects.set(key, stored);
       let inNamespace = s.byNamespace.get(namespace);
-      if (!inNamespace) s.byNamespace.set(namespace, (inNamespace = new Map()));
+      if (!inNamespace) s.byNamespace.set(namespace, (inNamespace = new Map<string, KObject>()));
       inNamespace.set(stored.metadata.name, stored);
     }
     const change: Change = { type, rv, resource, object: stored, previous };

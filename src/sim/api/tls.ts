@@ -122,5 +122,10 @@ export function generateClientCertificate(
   cert.sign(forge.pki.privateKeyFromPem(ca.key), forge.md.sha256.create());
   const pem = forge.pki.certificateToPem(cert);
   const parsed = new X509Certificate(pem);
-  return { cert: pem, key: privateKey, notBefore: new Date(parsed.validFrom), notAfter: new Date(parsed.validTo) };
+  return {
+    cert: pem,
+    key: privateKey,
+    notBefore: new Date(parsed.validFrom),
+    notAfter: new Date(parsed.validTo),
+  };
 }

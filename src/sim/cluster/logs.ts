@@ -176,7 +176,10 @@ export function podLog(cluster: Cluster, namespace: string, name: string, query:
     );
   }
   const now = cluster.world.now();
-  const instance = Math.max(1, (rt?.instance ?? 1) - (isPrevious ? 1 : 0));
+  // While the container waits to restart, "previous" and "current" are the same stopped container,
+  // as the kubelet serves them; while it runs, "previous" is the one before.
+  const current = rt?.instance ?? 1;
+  const instance = Math.max(1, isPrevious && !status?.state.waiting ? current - 1 : current);
   let start: number;
   let end: number;
   let exitReason: string | undefined;
