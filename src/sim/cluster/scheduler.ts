@@ -119,10 +119,15 @@ export class Scheduler {
       }
       this.podUsage.delete(key);
     }
-    const isCounted = change.type !== 'DELETED' && pod.spec.nodeName && pod.status.phase !== 'Succeeded' && pod.status.phase !== 'Failed';
+    const isCounted =
+      change.type !== 'DELETED' &&
+      pod.spec.nodeName &&
+      pod.status.phase !== 'Succeeded' &&
+      pod.status.phase !== 'Failed';
     if (!isCounted) return;
     const node = pod.spec.nodeName!;
-    const r = before && before.node === node ? before : { ...podRequests(pod), node, owner: controllerOf(pod)?.uid };
+    const r =
+      before && before.node === node ? before : { ...podRequests(pod), node, owner: controllerOf(pod)?.uid };
     let u = this.nodeUsage.get(node);
     if (!u) this.nodeUsage.set(node, (u = { cpu: 0, memory: 0, pods: 0, owners: new Map() }));
     u.cpu += r.cpu;

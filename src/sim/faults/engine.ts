@@ -111,17 +111,16 @@ export class FaultEngine {
     const now = this.cluster.world.now();
     const fault: ActiveFault = { id, name: def.name, args: request.args ?? [], startedAt: now };
     if (request.target) fault.target = request.target;
+    if (handle.isInstant) {
+      // One-shot faults (a rollout, a compaction) have done their work: nothing stays active.
+      this.cluster.world.settle();
+      return fault;
+    }
     const running: Running = { fault, handle };
-    let duration = request.duration ? parseDuration(request.duration) : handle.durationMs;
+    const duration = request.duration ? parseDuration(request.duration) : handle.durationMs;
     if (duration !== undefined) {
       fault.endsAt = now + duration;
       running.timer = this.cluster.world.clock.after(duration, () => this.stop(id));
-    }
-    if (handle.isInstant) {
-      // One-shot faults (a rollout, a compaction) have done their work: nothing stays active.
-      duration = undefined;
-      this.cluster.world.settle();
-      return fault;
     }
     this.running.set(id, running);
     this.cluster.world.settle();
@@ -212,7 +211,10 @@ export class FaultEngine {
         });
       }
       if (path === '/sim/v1/clock/advance' && method === 'POST') {
-        const ms = parseDuration(String((body as { duration?: unknown } | undefined)?.duration ?? ''));
+        const duration = (body as { duration?: unknown } | undefined)?.duration;
+        if (typeof duration !== 'string')
+          return json(400, { error: '"duration" must be a string such as 5m' });
+        const ms = parseDuration(duration);
         if (this.cluster.world.clock.isRunning)
           return json(409, { error: 'the clock runs in real time; advance only works with a manual clock' });
         this.cluster.world.clock.advance(ms);
@@ -242,8 +244,8 @@ function parseRequest(body: unknown): FaultRequest {
     throw new FaultError('"duration" must be a string such as 5m');
   return {
     name: b.name,
-    target: b.target as string | undefined,
-    args: b.args as string[] | undefined,
-    duration: b.duration as string | undefined,
+    target: b.target,
+    args: b.args,
+    duration: b.duration,
   };
 }
