@@ -324,3 +324,66 @@ test('watch-compact: an open watch gets an ERROR 410 and ends; old resourceVersi
   );
   assert.ok(rewatch.events.every((e) => e.type !== 'ERROR'));
 });
+
+test('watch-stall: an open watch goes silent without closing; a new watch still streams', async (t) => {
+  const sim = await startTestSim(t);
+  const rv = sim.cluster.world.store.resourceVersion;
+  const controller = new AbortController();
+  const res = await fetch(
+    `${sim.url}/api/v1/namespaces/shop/pods?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true`,
+    { signal: controller.signal },
+  );
+  const reader = res.body!.getReader();
+  await sim.whenWatching('pods');
+  sim.faults.start({ name: 'watch-stall' });
+  const patch = await request(
+    sim,
+    'PATCH',
+    '/apis/apps/v1/namespaces/shop/deployments/cart/scale',
+    { spec: { replicas: 3 } },
+    'application/merge-patch+json',
+  );
+  assert.equal(patch.status, 200);
+  sim.advance(30_000);
+  const stalled = await Promise.race([
+    reader.read().then(() => 'data'),
+    new Promise((r) => setTimeout(() => r('silent'), 500)),
+  ]);
+  assert.equal(stalled, 'silent', 'a stalled watch must send nothing');
+  const fresh = await fetch(`${sim.url}/api/v1/namespaces/shop/pods?watch=true&resourceVersion=${rv}`, {
+    signal: controller.signal,
+  });
+  const first = await fresh.body!.getReader().read();
+  assert.match(new TextDecoder().decode(first.value as Uint8Array), /"type":"(ADDED|MODIFIED)"/);
+  controller.abort();
+});
+
+test('watch-garbage: open watches receive a malformed line, then valid events again', async (t) => {
+  const sim = await startTestSim(t);
+  const rv = sim.cluster.world.store.resourceVersion;
+  const controller = new AbortController();
+  const res = await fetch(`${sim.url}/api/v1/namespaces/shop/pods?watch=true&resourceVersion=${rv}`, {
+    signal: controller.signal,
+  });
+  const reader = res.body!.getReader();
+  await sim.whenWatching('pods');
+  sim.faults.start({ name: 'watch-garbage' });
+  await request(
+    sim,
+    'PATCH',
+    '/apis/apps/v1/namespaces/shop/deployments/cart/scale',
+    { spec: { replicas: 3 } },
+    'application/merge-patch+json',
+  );
+  sim.advance(30_000);
+  let text = '';
+  while (text.split('\n').length < 4) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    text += new TextDecoder().decode(chunk.value as Uint8Array);
+  }
+  controller.abort();
+  const lines = text.split('\n').filter((l) => l !== '');
+  assert.throws(() => JSON.parse(lines[0]!), SyntaxError, 'the first line is malformed');
+  assert.equal((JSON.parse(lines[1]!) as { type: string }).type, 'ADDED');
+});

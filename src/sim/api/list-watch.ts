@@ -236,6 +236,13 @@ export interface ActiveWatch {
   close(): void;
   /** Drops the connection without a clean end (API server crash). */
   destroy(): void;
+  /**
+   * Goes silent without closing, as behind a half-open connection or a stuck proxy: no more events
+   * and no bookmarks; the stream ends only when its timeout passes or the client gives up.
+   */
+  stall(): void;
+  /** Writes raw text into the stream (a malformed line, for client robustness tests). */
+  inject(text: string): void;
 }
 
 /** The set of open watches, so faults and tests can reach them. */
@@ -316,8 +323,9 @@ export function serveWatch(
     return `{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"${rvText}"},"columnDefinitions":${columns},"rows":[${JSON.stringify(row)}]}`;
   };
 
+  let isStalled = false;
   const send = (line: string): void => {
-    if (isClosed) return;
+    if (isClosed || isStalled) return;
     res.write(line);
     if (res.writableLength > ctx.maxWatchBufferBytes) {
       // The real API server drops watchers that cannot keep up instead of buffering without bound.
@@ -424,6 +432,12 @@ export function serveWatch(
     destroy() {
       stop();
       res.destroy();
+    },
+    stall() {
+      isStalled = true;
+    },
+    inject(text) {
+      if (!isClosed) res.write(text);
     },
   };
   ctx.watches.add(watch);

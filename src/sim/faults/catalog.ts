@@ -632,6 +632,26 @@ export const FAULTS: readonly FaultDefinition[] = [
     },
   },
   {
+    name: 'watch-stall',
+    usage: 'watch-stall',
+    summary: 'open watches go silent without closing (no events, no bookmarks), as behind a half-open connection',
+    target: 'none',
+    start: (ctx) => {
+      for (const w of ctx.api?.watches.list() ?? []) w.stall();
+      return { stop: () => undefined, isInstant: true };
+    },
+  },
+  {
+    name: 'watch-garbage',
+    usage: 'watch-garbage',
+    summary: 'every open watch receives a malformed event line, then goes on streaming',
+    target: 'none',
+    start: (ctx) => {
+      for (const w of ctx.api?.watches.list() ?? []) w.inject('{"type":"MODIFIED","object":{"kind":"Pod","metadata":\n');
+      return { stop: () => undefined, isInstant: true };
+    },
+  },
+  {
     name: 'heal',
     usage: 'heal',
     summary: 'ends every active fault',
