@@ -12,10 +12,12 @@ import {
   getJson,
   getNode,
   isPodReady,
+  listPods,
   request,
   startTestSim,
   waitFor,
 } from '../helpers/sim.js';
+import type { CoreEvent } from '../../src/sim/model.js';
 
 const CATALOG = [
   'scheduler-down',
@@ -40,6 +42,8 @@ const CATALOG = [
   'api-slow',
   'api-429',
   'watch-compact',
+  'watch-stall',
+  'watch-garbage',
   'heal',
 ];
 
@@ -201,4 +205,47 @@ test('heal: ends every active fault and the cluster heals itself', async (t) => 
   assert.equal(viaName.status, 201);
   assert.equal(viaName.body.name, 'heal');
   assert.deepEqual(await active(sim), []);
+});
+
+test('--since backdates a crash loop: restart counts, back-off and event counts as if it had run that long', async (t) => {
+  const sim = await startTestSim(t);
+  sim.faults.start({ name: 'crashloop', target: 'shop/cart', since: '30m' });
+  const pods = await listPods(sim, 'shop', 'app=cart');
+  assert.equal(pods.length, 2);
+  for (const pod of pods) {
+    const c = pod.status.containerStatuses![0]!;
+    // 10 s runs with back-off 1 s, 10 s, 20 s ... 300 s: about 12 restarts fit in 30 minutes.
+    assert.ok(c.restartCount >= 9 && c.restartCount <= 14, `restarts ${c.restartCount}`);
+    assert.equal(c.lastState.terminated?.exitCode, 1);
+    assert.ok(
+      c.state.waiting?.reason === 'CrashLoopBackOff' || c.state.running || c.state.terminated,
+      JSON.stringify(c.state),
+    );
+  }
+  const events = (
+    await request<{ items: CoreEvent[] }>(
+      sim,
+      'GET',
+      `/api/v1/namespaces/shop/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${pods[0]!.metadata.name},reason=BackOff`)}`,
+    )
+  ).body.items;
+  assert.equal(events.length, 1);
+  const backOff = events[0]!;
+  assert.ok(backOff.count >= 8, `BackOff count ${backOff.count}`);
+  const spanMs = Date.parse(backOff.lastTimestamp!) - Date.parse(backOff.firstTimestamp!);
+  assert.ok(spanMs > 20 * 60_000, `BackOff events span ${spanMs} ms`);
+  // It goes on from there: the next restart comes after the remaining back-off.
+  const before = pods[0]!.status.containerStatuses![0]!.restartCount;
+  sim.advance(6 * 60_000);
+  const after = (await listPods(sim, 'shop', 'app=cart')).find(
+    (p) => p.metadata.name === pods[0]!.metadata.name,
+  )!;
+  assert.ok(after.status.containerStatuses![0]!.restartCount > before);
+  const refused = await request<{ error: string }>(sim, 'POST', '/sim/v1/faults', {
+    name: 'node-notready',
+    target: 'sim-worker',
+    since: '5m',
+  });
+  assert.equal(refused.status, 400);
+  assert.match(refused.body.error, /cannot start in the past; --since works with .*crashloop/);
 });

@@ -284,6 +284,10 @@ Time: cluster behaviour runs on the simulated clock (--speed); HTTP timeouts run
     .argument('[target]', 'NAMESPACE/NAME, NODE, VERSION, DAYS, SECONDS or MS, as the fault needs')
     .argument('[args...]', 'extra arguments (disk-fill NODE PERCENT, skew NS/DEPLOY NODE)')
     .option('--for <duration>', 'end the fault by itself after this simulated duration (e.g. 5m)')
+    .option(
+      '--since <duration>',
+      'start it in the past (e.g. 30m): restarts and events are backdated (crash-type faults)',
+    )
     .option('--stop', 'stop the active fault with this name (and target, if given)')
     .addHelpText('after', `\nFaults:\n${FAULT_HELP}`)
     .action(
@@ -291,7 +295,7 @@ Time: cluster behaviour runs on the simulated clock (--speed); HTTP timeouts run
         name: string,
         target: string | undefined,
         args: string[],
-        flags: ControlFlags & { for?: string; stop?: boolean },
+        flags: ControlFlags & { for?: string; since?: string; stop?: boolean },
       ) => {
         if (flags.stop) {
           const body = await control(flags, 'POST', '/sim/v1/faults/stop', {
@@ -306,6 +310,7 @@ Time: cluster behaviour runs on the simulated clock (--speed); HTTP timeouts run
           ...(target !== undefined ? { target } : {}),
           args,
           ...(flags.for ? { duration: flags.for } : {}),
+          ...(flags.since ? { since: flags.since } : {}),
         })) as { id?: number; endsAt?: number };
         const until = body.endsAt ? ` until ${new Date(body.endsAt).toISOString()} (simulated)` : '';
         print(

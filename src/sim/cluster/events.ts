@@ -118,6 +118,33 @@ export class EventRecorder {
     return stored;
   }
 
+  /**
+   * Records an event that already happened at each of `times` (ascending): one Event whose count,
+   * first and last timestamps match that history, as the recorder would have left it.
+   */
+  recordSeries(
+    target: EventTarget,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    source: EventSource,
+    times: readonly number[],
+  ): void {
+    const first = times[0];
+    const last = times[times.length - 1];
+    if (first === undefined || last === undefined) return;
+    const event = this.record(target, type, reason, message, source, first);
+    if (times.length === 1) return;
+    this.store.modify<CoreEvent>(R.events, event.metadata.namespace, event.metadata.name, (e) =>
+      source.isEventsV1
+        ? {
+            ...e,
+            series: { count: (e.series?.count ?? 1) + times.length - 1, lastObservedTime: isoMicro(last) },
+          }
+        : { ...e, count: e.count + times.length - 1, lastTimestamp: isoSeconds(last) },
+    );
+  }
+
   /** Deletes events whose last occurrence is older than the API server's event TTL (one hour). */
   expire(): void {
     const cutoff = this.clock.now() - EVENT_TTL_MS;

@@ -540,6 +540,128 @@ export class Kubelet {
     }
   }
 
+  /**
+   * Rewrites the history of containers whose crash behaviour has just begun, as if it had begun
+   * `sinceMs` ago: restart counts, the last termination, the current back-off and the events with
+   * their counts and first/last timestamps, exactly as the loop in `exitContainer` would have left them.
+   * Returns how many containers it rewrote.
+   */
+  backdate(sinceMs: number): number {
+    if (!this.isRunning || sinceMs <= 0) return 0;
+    const now = this.world.now();
+    let count = 0;
+    for (const rt of this.pods.values()) {
+      const pod = this.getPod(rt);
+      if (!pod || rt.isKilling || (pod.spec.restartPolicy ?? 'Always') !== 'Always') continue;
+      for (const c of rt.containers) {
+        const b = c.behavior;
+        if (c.state !== 'running' || c.behaviorSince !== now || (b.kind !== 'crash' && b.kind !== 'flaky'))
+          continue;
+        c.timer?.cancel();
+        c.timer = undefined;
+        const begin = now - sinceMs;
+        const starts: number[] = [];
+        const backoffs: number[] = [];
+        let runStart = Math.min(c.startedAt ?? begin, begin);
+        let misbehaviourFrom = begin;
+        let backoff = 0;
+        let exit: { at: number; startedAt: number } | undefined;
+        let pendingRestart: { at: number; isBackOff: boolean } | undefined;
+        for (let i = 0; i < 100_000; i++) {
+          const runMs =
+            b.kind === 'crash'
+              ? b.afterMs
+              : Math.round(
+                  b.everyMs * (0.5 + (hashString(`${rt.uid}${c.instance + starts.length}`) % 1000) / 1000),
+                );
+          const exitAt = Math.max(runStart, misbehaviourFrom) + runMs;
+          if (exitAt > now) break;
+          exit = { at: exitAt, startedAt: runStart };
+          if (exitAt - runStart >= BACKOFF_RESET_MS) backoff = 0;
+          const delay =
+            backoff === 0 ? 1000 : Math.min(Math.max(BACKOFF_INITIAL_MS, backoff * 2), BACKOFF_MAX_MS);
+          backoff = delay;
+          const isBackOff = delay >= BACKOFF_INITIAL_MS;
+          if (isBackOff && exitAt + 1000 <= now) backoffs.push(exitAt + 1000);
+          if (exitAt + delay > now) {
+            pendingRestart = { at: exitAt + delay, isBackOff };
+            break;
+          }
+          runStart = exitAt + delay;
+          misbehaviourFrom = runStart;
+          starts.push(runStart);
+        }
+        if (!exit) {
+          // The first crash lies ahead: only the misbehaviour's start moves back.
+          c.behaviorSince = begin;
+          this.scheduleRunning(rt, c);
+          continue;
+        }
+        count++;
+        c.restartCount += starts.length;
+        c.instance += starts.length;
+        c.backoffMs = backoff;
+        delete c.behaviorSince;
+        const exitCode = b.kind === 'crash' ? b.exitCode : 1;
+        const reason = b.kind === 'crash' ? b.reason : 'Error';
+        c.containerId = this.newContainerId(rt, c);
+        c.last = {
+          exitCode,
+          reason,
+          startedAt: isoSeconds(exit.startedAt),
+          finishedAt: isoSeconds(exit.at),
+          containerID: c.containerId,
+        };
+        if (pendingRestart) {
+          c.isReady = false;
+          if (pendingRestart.isBackOff && exit.at + 1000 <= now) {
+            c.state = 'waiting';
+            c.reason = 'CrashLoopBackOff';
+            c.message = `back-off ${formatBackoff(backoff)} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
+          } else {
+            c.state = 'terminated';
+            c.reason = reason;
+            c.exitCode = exitCode;
+            c.startedAt = exit.startedAt;
+            c.finishedAt = exit.at;
+          }
+          c.timer = this.world.clock.at(pendingRestart.at, () => this.restart(rt, c));
+        } else {
+          c.state = 'running';
+          c.reason = '';
+          delete c.message;
+          c.startedAt = runStart;
+          c.isReady = now - runStart > 5000;
+          c.containerId = this.newContainerId(rt, { ...c, instance: c.instance + 1 });
+          this.scheduleRunning(rt, c);
+        }
+        const target = this.podTarget(pod, c.name);
+        const source = { component: 'kubelet', host: this.nodeName };
+        const events = this.world.events;
+        events.recordSeries(
+          target,
+          'Normal',
+          'Pulled',
+          `Container image "${c.image}" already present on machine`,
+          source,
+          starts,
+        );
+        events.recordSeries(target, 'Normal', 'Created', `Created container: ${c.name}`, source, starts);
+        events.recordSeries(target, 'Normal', 'Started', `Started container ${c.name}`, source, starts);
+        events.recordSeries(
+          target,
+          'Warning',
+          'BackOff',
+          `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+          source,
+          backoffs,
+        );
+        this.writeStatus(rt);
+      }
+    }
+    return count;
+  }
+
   /** Re-reads container behavior after a fault starts or stops, rescheduling what running containers do. */
   refreshBehavior(): void {
     if (!this.isRunning) return;

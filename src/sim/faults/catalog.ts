@@ -34,6 +34,8 @@ export interface FaultDefinition {
   usage: string;
   summary: string;
   target: 'none' | 'required' | 'optional';
+  /** The fault makes containers crash, so it can start in the past (`--since`): history is backdated. */
+  canBackdate?: boolean;
   start(ctx: FaultContext, target: string | undefined, args: string[]): FaultHandle;
 }
 
@@ -200,6 +202,7 @@ const LOG_AGENTS = /fluent-bit|fluentd|vector|promtail|datadog|otel|opentelemetr
 export const FAULTS: readonly FaultDefinition[] = [
   {
     name: 'scheduler-down',
+    canBackdate: true,
     usage: 'scheduler-down',
     summary: 'kube-scheduler crash-loops: new pods stay Pending, its Lease goes stale',
     target: 'none',
@@ -207,6 +210,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   },
   {
     name: 'controller-manager-down',
+    canBackdate: true,
     usage: 'controller-manager-down',
     summary: 'kube-controller-manager crash-loops: ReplicaSets stop creating pods, nodes are not judged',
     target: 'none',
@@ -233,6 +237,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   },
   {
     name: 'addon-crash',
+    canBackdate: true,
     usage: 'addon-crash NAMESPACE/NAME',
     summary: 'a kube-system or add-on workload (Deployment or DaemonSet) crash-loops',
     target: 'required',
@@ -286,6 +291,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   },
   {
     name: 'log-agent-errors',
+    canBackdate: true,
     usage: 'log-agent-errors',
     summary: 'the log-agent DaemonSet logs output errors and its pods restart now and then (logs are lost)',
     target: 'none',
@@ -305,6 +311,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   },
   {
     name: 'oom',
+    canBackdate: true,
     usage: 'oom NAMESPACE/DEPLOYMENT',
     summary: "the Deployment's containers exceed their memory limit and are OOMKilled, then back off",
     target: 'required',
@@ -320,6 +327,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   },
   {
     name: 'crashloop',
+    canBackdate: true,
     usage: 'crashloop NAMESPACE/DEPLOYMENT',
     summary: "the Deployment's containers exit with an error and go into CrashLoopBackOff",
     target: 'required',
@@ -354,6 +362,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   },
   {
     name: 'restart-spike',
+    canBackdate: true,
     usage: 'restart-spike NAMESPACE/DEPLOYMENT',
     summary: "the Deployment's containers restart every minute or two while mostly serving",
     target: 'required',
@@ -434,6 +443,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   },
   {
     name: 'autoscaler-down',
+    canBackdate: true,
     usage: 'autoscaler-down',
     summary: 'the Cluster Autoscaler crash-loops: unschedulable pods get no new nodes',
     target: 'none',
@@ -634,7 +644,8 @@ export const FAULTS: readonly FaultDefinition[] = [
   {
     name: 'watch-stall',
     usage: 'watch-stall',
-    summary: 'open watches go silent without closing (no events, no bookmarks), as behind a half-open connection',
+    summary:
+      'open watches go silent without closing (no events, no bookmarks), as behind a half-open connection',
     target: 'none',
     start: (ctx) => {
       for (const w of ctx.api?.watches.list() ?? []) w.stall();
@@ -647,7 +658,8 @@ export const FAULTS: readonly FaultDefinition[] = [
     summary: 'every open watch receives a malformed event line, then goes on streaming',
     target: 'none',
     start: (ctx) => {
-      for (const w of ctx.api?.watches.list() ?? []) w.inject('{"type":"MODIFIED","object":{"kind":"Pod","metadata":\n');
+      for (const w of ctx.api?.watches.list() ?? [])
+        w.inject('{"type":"MODIFIED","object":{"kind":"Pod","metadata":\n');
       return { stop: () => undefined, isInstant: true };
     },
   },

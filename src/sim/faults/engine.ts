@@ -26,6 +26,11 @@ export interface FaultRequest {
   args?: string[] | undefined;
   /** End the fault after this duration (e.g. `5m`), simulated time. */
   duration?: string | undefined;
+  /**
+   * Start the fault this long ago (e.g. `30m`): restart counts, terminations, back-offs and events are
+   * backdated as if it had been going on since. Only for faults that make containers crash.
+   */
+  since?: string | undefined;
 }
 
 /** Thrown for an unknown fault or a bad target; the message lists what exists. */
@@ -89,6 +94,16 @@ export class FaultEngine {
     if (def.target === 'required' && !request.target) {
       throw new FaultError(`fault "${def.name}" needs a target: ${def.usage}`);
     }
+    const sinceMs = request.since ? parseDuration(request.since) : undefined;
+    if (sinceMs !== undefined && !def.canBackdate) {
+      throw new FaultError(
+        `fault "${def.name}" cannot start in the past; --since works with ${FAULTS.filter(
+          (f) => f.canBackdate,
+        )
+          .map((f) => f.name)
+          .join(', ')}`,
+      );
+    }
     if (def.target === 'none' && request.target) {
       throw new FaultError(`fault "${def.name}" takes no target (usage: ${def.usage})`);
     }
@@ -109,7 +124,15 @@ export class FaultEngine {
     };
     const handle = def.start(ctx, request.target, request.args ?? []);
     const now = this.cluster.world.now();
-    const fault: ActiveFault = { id, name: def.name, args: request.args ?? [], startedAt: now };
+    if (sinceMs !== undefined) {
+      for (const kubelet of this.cluster.kubelets.values()) kubelet.backdate(sinceMs);
+    }
+    const fault: ActiveFault = {
+      id,
+      name: def.name,
+      args: request.args ?? [],
+      startedAt: now - (sinceMs ?? 0),
+    };
     if (request.target) fault.target = request.target;
     if (handle.isInstant) {
       // One-shot faults (a rollout, a compaction) have done their work: nothing stays active.
@@ -242,10 +265,13 @@ function parseRequest(body: unknown): FaultRequest {
   }
   if (b.duration !== undefined && typeof b.duration !== 'string')
     throw new FaultError('"duration" must be a string such as 5m');
+  if (b.since !== undefined && typeof b.since !== 'string')
+    throw new FaultError('"since" must be a string such as 30m');
   return {
     name: b.name,
     target: b.target,
     args: b.args,
     duration: b.duration,
+    since: b.since,
   };
 }
