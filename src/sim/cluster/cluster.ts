@@ -227,27 +227,7 @@ export class Cluster {
     const storage = storageOf(resource);
     const store = this.world.store;
     const { namespace, name } = object.metadata;
-    if (storage === R.pods) {
-      const pod = object as Pod;
-      const grace = options.gracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
-      const isFinished = pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed';
-      if (grace === 0 || !pod.spec.nodeName || isFinished) {
-        store.delete(R.pods, namespace, name);
-        return undefined;
-      }
-      return store.modify<Pod>(R.pods, namespace, name, (p) =>
-        p.metadata.deletionTimestamp
-          ? p
-          : {
-              ...p,
-              metadata: {
-                ...p.metadata,
-                deletionTimestamp: isoSeconds(this.world.now() + grace * 1000),
-                deletionGracePeriodSeconds: grace,
-              },
-            },
-      );
-    }
+    if (storage === R.pods) return this.world.deletePod(object as Pod, options.gracePeriodSeconds);
     if (storage === R.namespaces) {
       if (['default', 'kube-system', 'kube-public', 'kube-node-lease'].includes(name)) {
         throw new ApiError(

@@ -207,6 +207,40 @@ export class World {
     this.store.resetHistory();
   }
 
+  /**
+   * Deletes a pod as the API server does: at once when it is on no node or has finished (or the grace
+   * period is 0); otherwise gracefully, with `deletionTimestamp` at now plus the grace period, after
+   * which its kubelet stops it and removes it. Returns the pod while it still exists.
+   */
+  deletePod(pod: Pod, graceSeconds?: number): Pod | undefined {
+    const grace = graceSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    const isFinished = pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed';
+    if (grace === 0 || !pod.spec.nodeName || isFinished) {
+      this.store.delete(R.pods, pod.metadata.namespace, pod.metadata.name);
+      return undefined;
+    }
+    return this.store.modify<Pod>(R.pods, pod.metadata.namespace, pod.metadata.name, (p) =>
+      p.metadata.deletionTimestamp
+        ? p
+        : {
+            ...p,
+            metadata: {
+              ...p.metadata,
+              deletionTimestamp: isoSeconds(this.now() + grace * 1000),
+              deletionGracePeriodSeconds: grace,
+            },
+          },
+    );
+  }
+
+  /** A free name `<prefix><5 characters>` in a namespace, as the API server's `generateName` makes one. */
+  generateName(resource: string, namespace: string | undefined, prefix: string): string {
+    for (;;) {
+      const name = `${prefix}${this.rng.nameSuffix()}`;
+      if (!this.store.get(resource, namespace, name)) return name;
+    }
+  }
+
   /** Keys (`namespace/name`) of the pods bound to a node. */
   podKeysOnNode(node: string): ReadonlySet<string> {
     return this.podsByNode.get(node) ?? new Set();

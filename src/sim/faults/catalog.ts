@@ -395,14 +395,7 @@ export const FAULTS: readonly FaultDefinition[] = [
       // them, and the replacements land together.
       for (const pod of pods) {
         if (pod.spec.nodeName === node || pod.metadata.deletionTimestamp) continue;
-        ctx.cluster.world.store.modify<Pod>(R.pods, pod.metadata.namespace, pod.metadata.name, (p) => ({
-          ...p,
-          metadata: {
-            ...p.metadata,
-            deletionTimestamp: ctx.cluster.world.nowIso(),
-            deletionGracePeriodSeconds: p.spec.terminationGracePeriodSeconds ?? 30,
-          },
-        }));
+        ctx.cluster.world.deletePod(pod);
       }
       return {
         stop: () => {

@@ -299,11 +299,7 @@ export class DaemonSetController {
 
   private createPod(ds: DaemonSet, nodeName: string, hash: string): void {
     const namespace = ds.metadata.namespace!;
-    let name = '';
-    for (let attempt = 0; attempt < 10; attempt++) {
-      name = `${ds.metadata.name}-${this.world.rng.nameSuffix()}`;
-      if (!this.world.store.get(R.pods, namespace, name)) break;
-    }
+    const name = this.world.generateName(R.pods, namespace, `${ds.metadata.name}-`);
     const template = ds.spec.template;
     const pod = podFromTemplate(template, {
       name,
@@ -327,23 +323,7 @@ export class DaemonSetController {
   }
 
   private deletePod(ds: DaemonSet, pod: Pod): void {
-    const isFinished = pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed';
-    if (!pod.spec.nodeName || isFinished) {
-      this.world.store.delete(R.pods, pod.metadata.namespace, pod.metadata.name);
-    } else {
-      this.world.store.modify<Pod>(R.pods, pod.metadata.namespace, pod.metadata.name, (p) =>
-        p.metadata.deletionTimestamp
-          ? p
-          : {
-              ...p,
-              metadata: {
-                ...p.metadata,
-                deletionTimestamp: this.world.nowIso(),
-                deletionGracePeriodSeconds: p.spec.terminationGracePeriodSeconds ?? 30,
-              },
-            },
-      );
-    }
+    this.world.deletePod(pod);
     this.world.record(
       this.target(ds),
       'Normal',

@@ -72,22 +72,8 @@ export class GarbageCollector {
 
   private deleteDependent(resource: string, object: KObject): void {
     if (resource === R.pods) {
-      const pod = object as Pod;
-      if (pod.spec.nodeName && pod.status.phase !== 'Succeeded' && pod.status.phase !== 'Failed') {
-        this.world.store.modify<Pod>(R.pods, pod.metadata.namespace, pod.metadata.name, (p) =>
-          p.metadata.deletionTimestamp
-            ? p
-            : {
-                ...p,
-                metadata: {
-                  ...p.metadata,
-                  deletionTimestamp: this.world.nowIso(),
-                  deletionGracePeriodSeconds: p.spec.terminationGracePeriodSeconds ?? 30,
-                },
-              },
-        );
-        return;
-      }
+      this.world.deletePod(object as Pod);
+      return;
     }
     this.world.store.delete(resource, object.metadata.namespace, object.metadata.name);
   }

@@ -355,11 +355,7 @@ export class JobController {
 
   private createPod(job: Job): Pod {
     const namespace = job.metadata.namespace!;
-    let name = '';
-    for (let attempt = 0; attempt < 10; attempt++) {
-      name = `${job.metadata.name}-${this.world.rng.nameSuffix()}`;
-      if (!this.world.store.get(R.pods, namespace, name)) break;
-    }
+    const name = this.world.generateName(R.pods, namespace, `${job.metadata.name}-`);
     const pod = podFromTemplate(job.spec.template, {
       name,
       namespace,
@@ -381,22 +377,7 @@ export class JobController {
   }
 
   private deletePod(job: Job, pod: Pod): void {
-    if (!pod.spec.nodeName) {
-      this.world.store.delete(R.pods, pod.metadata.namespace, pod.metadata.name);
-    } else {
-      this.world.store.modify<Pod>(R.pods, pod.metadata.namespace, pod.metadata.name, (p) =>
-        p.metadata.deletionTimestamp
-          ? p
-          : {
-              ...p,
-              metadata: {
-                ...p.metadata,
-                deletionTimestamp: this.world.nowIso(),
-                deletionGracePeriodSeconds: p.spec.terminationGracePeriodSeconds ?? 30,
-              },
-            },
-      );
-    }
+    this.world.deletePod(pod);
     this.world.record(
       this.target(job),
       'Normal',

@@ -167,19 +167,7 @@ export class NodeLifecycleController {
         if (evictAt > now) nextCheck = Math.min(nextCheck, evictAt);
         continue;
       }
-      const deleted = this.world.store.modify<Pod>(
-        R.pods,
-        pod.metadata.namespace,
-        pod.metadata.name,
-        (p) => ({
-          ...p,
-          metadata: {
-            ...p.metadata,
-            deletionTimestamp: isoSeconds(now),
-            deletionGracePeriodSeconds: p.spec.terminationGracePeriodSeconds ?? 30,
-          },
-        }),
-      );
+      const deleted = this.world.deletePod(pod);
       if (deleted) {
         this.world.record(
           { kind: 'Pod', apiVersion: 'v1', object: deleted },

@@ -60,11 +60,7 @@ export class ReplicaSetController {
 
   private createPod(rs: ReplicaSet): void {
     const namespace = rs.metadata.namespace!;
-    let name = '';
-    for (let attempt = 0; attempt < 10; attempt++) {
-      name = `${rs.metadata.name}-${this.world.rng.nameSuffix()}`;
-      if (!this.world.store.get(R.pods, namespace, name)) break;
-    }
+    const name = this.world.generateName(R.pods, namespace, `${rs.metadata.name}-`);
     const pod = podFromTemplate(rs.spec.template, {
       name,
       namespace,
@@ -84,19 +80,7 @@ export class ReplicaSetController {
   }
 
   private deletePod(rs: ReplicaSet, pod: Pod): void {
-    this.world.store.modify<Pod>(R.pods, pod.metadata.namespace, pod.metadata.name, (p) =>
-      p.metadata.deletionTimestamp
-        ? p
-        : {
-            ...p,
-            metadata: {
-              ...p.metadata,
-              deletionTimestamp: this.world.nowIso(),
-              deletionGracePeriodSeconds: p.spec.terminationGracePeriodSeconds ?? 30,
-            },
-          },
-    );
-    if (!pod.spec.nodeName) this.world.store.delete(R.pods, pod.metadata.namespace, pod.metadata.name);
+    this.world.deletePod(pod);
     this.world.record(
       { kind: 'ReplicaSet', apiVersion: 'apps/v1', object: rs },
       'Normal',

@@ -269,23 +269,7 @@ export class StatefulSetController {
   }
 
   private deletePod(set: StatefulSet, pod: Pod): void {
-    const isFinished = pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed';
-    if (!pod.spec.nodeName || isFinished) {
-      this.world.store.delete(R.pods, pod.metadata.namespace, pod.metadata.name);
-    } else {
-      this.world.store.modify<Pod>(R.pods, pod.metadata.namespace, pod.metadata.name, (p) =>
-        p.metadata.deletionTimestamp
-          ? p
-          : {
-              ...p,
-              metadata: {
-                ...p.metadata,
-                deletionTimestamp: this.world.nowIso(),
-                deletionGracePeriodSeconds: p.spec.terminationGracePeriodSeconds ?? 30,
-              },
-            },
-      );
-    }
+    this.world.deletePod(pod);
     this.world.record(
       this.target(set),
       'Normal',
