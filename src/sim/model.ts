@@ -139,6 +139,28 @@ export interface Volume {
   projected?: Record<string, unknown>;
 }
 
+/** One requirement of a node selector term. */
+export interface NodeSelectorRequirement {
+  key: string;
+  operator: string;
+  values?: string[];
+}
+
+/** A node selector term of node affinity. */
+export interface NodeSelectorTerm {
+  matchExpressions?: NodeSelectorRequirement[];
+  matchFields?: NodeSelectorRequirement[];
+}
+
+/** Pod affinity; only the required node affinity is typed (the scheduler and DaemonSets read it). */
+export interface Affinity {
+  nodeAffinity?: {
+    requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: NodeSelectorTerm[] };
+    [other: string]: unknown;
+  };
+  [other: string]: unknown;
+}
+
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
@@ -155,7 +177,7 @@ export interface PodSpec {
   priorityClassName?: string;
   hostNetwork?: boolean;
   tolerations?: Toleration[];
-  affinity?: Record<string, unknown>;
+  affinity?: Affinity;
   securityContext?: Record<string, unknown>;
   enableServiceLinks?: boolean;
   preemptionPolicy?: string;

@@ -88,17 +88,8 @@ function stepUntil(
 }
 
 function pinnedNode(pod: Pod): string | undefined {
-  const affinity = pod.spec.affinity as
-    | {
-        nodeAffinity?: {
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            nodeSelectorTerms?: { matchFields?: { key: string; operator: string; values?: string[] }[] }[];
-          };
-        };
-      }
-    | undefined;
   const terms =
-    affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   assert.equal(terms.length, 1, 'one required node selector term');
   const field = terms[0]!.matchFields?.[0];
   assert.equal(field?.key, 'metadata.name');

@@ -86,16 +86,7 @@ export function generateServingCertificate(
       ),
     },
   ]);
-  cert.sign(forge.pki.privateKeyFromPem(ca.key), forge.md.sha256.create());
-  const pem = forge.pki.certificateToPem(cert);
-  // Round-trip through node's parser so a malformed certificate fails here, not in a client.
-  const parsed = new X509Certificate(pem);
-  return {
-    cert: pem,
-    key: privateKey,
-    notBefore: new Date(parsed.validFrom),
-    notAfter: new Date(parsed.validTo),
-  };
+  return signWithCa(cert, ca, privateKey);
 }
 
 /** A client certificate for the kubeconfig, as kubeadm's admin.conf carries one. */
@@ -119,8 +110,17 @@ export function generateClientCertificate(
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', clientAuth: true },
   ]);
+  return signWithCa(cert, ca, privateKey);
+}
+
+function signWithCa(
+  cert: forge.pki.Certificate,
+  ca: CertificateAuthority,
+  privateKey: string,
+): ServingCertificate {
   cert.sign(forge.pki.privateKeyFromPem(ca.key), forge.md.sha256.create());
   const pem = forge.pki.certificateToPem(cert);
+  // Round-trip through node's parser so a malformed certificate fails here, not in a client.
   const parsed = new X509Certificate(pem);
   return {
     cert: pem,

@@ -203,3 +203,15 @@ export function intOrPercent(
   const raw = (Number(m[1]) * total) / 100;
   return isRoundUp ? Math.ceil(raw) : Math.floor(raw);
 }
+
+/** The node a pod is pinned to by a required `matchFields metadata.name In [node]` term (DaemonSet pods). */
+export function pinnedNode(pod: Pick<Pod, 'spec'>): string | undefined {
+  const terms =
+    pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  for (const t of terms) {
+    for (const f of t.matchFields ?? []) {
+      if (f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1) return f.values[0];
+    }
+  }
+  return undefined;
+}

@@ -3,7 +3,7 @@ import type { Change } from '../api/store.js';
 import { R } from '../api/resources.js';
 import { milliCpu, parseQuantity } from '../quantity.js';
 import { isoSeconds } from '../time.js';
-import { controllerOf, getCondition, setCondition, tolerates } from './objects.js';
+import { controllerOf, getCondition, pinnedNode, setCondition, tolerates } from './objects.js';
 import type { World } from './world.js';
 
 const RETRY_UNSCHEDULABLE_MS = 60_000;
@@ -139,7 +139,7 @@ export class Scheduler {
 
   /** Why a node cannot take a pod, or undefined when it can. */
   private reject(pod: Pod, node: Node, want: { cpu: number; memory: number }): Rejection[] | undefined {
-    const wanted = requiredNodeName(pod);
+    const wanted = pinnedNode(pod);
     if (wanted !== undefined && wanted !== node.metadata.name)
       return ["didn't match Pod's node affinity/selector"];
     for (const [k, v] of Object.entries(pod.spec.nodeSelector ?? {})) {
@@ -295,25 +295,4 @@ export class Scheduler {
 
 function isResourceShortage(reason: Rejection): boolean {
   return reason.startsWith('Insufficient') || reason === 'Too many pods';
-}
-
-/** The node a pod must run on (DaemonSet pods pin it through node affinity on `metadata.name`). */
-function requiredNodeName(pod: Pod): string | undefined {
-  const affinity = pod.spec.affinity as
-    | {
-        nodeAffinity?: {
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            nodeSelectorTerms?: { matchFields?: { key: string; operator: string; values?: string[] }[] }[];
-          };
-        };
-      }
-    | undefined;
-  const terms =
-    affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-  for (const t of terms) {
-    for (const f of t.matchFields ?? []) {
-      if (f.key === 'metadata.name' && f.operator === 'In') return f.values?.[0];
-    }
-  }
-  return undefined;
 }

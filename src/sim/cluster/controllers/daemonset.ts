@@ -1,4 +1,4 @@
-import type { DaemonSet, Node, Pod, Taint, Toleration } from '../../model.js';
+import type { Affinity, DaemonSet, Node, NodeSelectorTerm, Pod, Taint, Toleration } from '../../model.js';
 import { R } from '../../api/resources.js';
 import { matchesLabelSelector } from '../../api/selectors.js';
 import { objectKey } from '../../api/store.js';
@@ -10,6 +10,7 @@ import {
   intOrPercent,
   isPodAvailable,
   isPodReady,
+  pinnedNode,
   podFromTemplate,
   templateHash,
   tolerates,
@@ -23,25 +24,6 @@ const GENERATION_LABEL = 'pod-template-generation';
 const TEMPLATE_GENERATION_ANNOTATION = 'deprecated.daemonset.template.generation';
 const FAILED_POD_BACKOFF_MS = 1000;
 const FAILED_POD_BACKOFF_MAX_MS = 15 * 60_000;
-
-interface NodeSelectorRequirement {
-  key: string;
-  operator: string;
-  values?: string[];
-}
-
-interface NodeSelectorTerm {
-  matchExpressions?: NodeSelectorRequirement[];
-  matchFields?: NodeSelectorRequirement[];
-}
-
-interface Affinity {
-  nodeAffinity?: {
-    requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: NodeSelectorTerm[] };
-    [other: string]: unknown;
-  };
-  [other: string]: unknown;
-}
 
 /**
  * The DaemonSet controller: one pod per eligible node (node name, nodeSelector and required node
@@ -395,8 +377,7 @@ export function nodeShouldRunDaemonPod(
   for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) {
     if (node.metadata.labels?.[k] !== v) return { shouldRun: false, shouldContinueRunning: false };
   }
-  const required = (spec.affinity as Affinity | undefined)?.nodeAffinity
-    ?.requiredDuringSchedulingIgnoredDuringExecution;
+  const required = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   if (required && !(required.nodeSelectorTerms ?? []).some((t) => termMatches(t, node))) {
     return { shouldRun: false, shouldContinueRunning: false };
   }
@@ -473,19 +454,6 @@ function pinToNode(affinity: Affinity | undefined, nodeName: string): Affinity {
       },
     },
   };
-}
-
-/** The node a daemon pod is pinned to by its `matchFields metadata.name` affinity. */
-function pinnedNode(pod: Pod): string | undefined {
-  const terms =
-    (pod.spec.affinity as Affinity | undefined)?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
-      ?.nodeSelectorTerms ?? [];
-  for (const t of terms) {
-    for (const f of t.matchFields ?? []) {
-      if (f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1) return f.values[0];
-    }
-  }
-  return undefined;
 }
 
 /** Upstream `util.AllowsSurge` needs the surge count: maxSurge of a rolling update, resolved against the nodes. */
