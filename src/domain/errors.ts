@@ -4,6 +4,10 @@
  */
 export const ERROR_CODES = {
   HW_ERR_USAGE: 'A command was called with missing or invalid arguments.',
+  HW_ERR_KUBECONFIG_INVALID:
+    'The kubeconfig is missing, unreadable, or names no usable context, cluster or server.',
+  HW_ERR_CLUSTER_UNREACHABLE:
+    'The Kubernetes API server could not be reached, refused the credentials, or answered with an error.',
   HW_ERR_SIM_SCENARIO_INVALID:
     'A simulator scenario file does not validate; the message names the file, line and field.',
   HW_ERR_SIM_LISTEN: 'The simulator could not listen on the requested address and port.',

@@ -1,0 +1,16 @@
+/**
+ * Access to a cluster: the connection (kubeconfig, in-cluster, auth), the list/watch loops that keep
+ * the ClusterView current, the slim records, and the probes.
+ */
+export { Connection, type ConnectionOptions } from './connection.js';
+export { ClusterWatcher, type SyncProgress, type WatcherOptions } from './watcher.js';
+export { ClusterView, matchesSelector, VIEW_KINDS, type SelectorQuery } from './view.js';
+export {
+  DEFAULT_REFLECTOR_OPTIONS,
+  Reflector,
+  type ReflectorOptions,
+  type WatchHealth,
+} from './reflector.js';
+export { recordKey, type ViewChange } from './object-store.js';
+export { COLLECTORS, collectionPath, type AnyCollector, type Collector } from './collectors/index.js';
+export type * from './records.js';
