@@ -4,6 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { HealwatchError } from '../domain/index.js';
 import { demoCommand } from './commands/demo.js';
+import { inventoryCommand } from './commands/inventory.js';
 import { simCommand } from './commands/sim.js';
 
 // A larger young generation halves the time a big simulated cluster takes to build (it allocates
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .exitOverride();
   program.addCommand(demoCommand());
+  program.addCommand(inventoryCommand());
   program.addCommand(simCommand());
   for (const c of program.commands) {
     c.exitOverride();

@@ -14,3 +14,20 @@ export {
 export { recordKey, type ViewChange } from './object-store.js';
 export { COLLECTORS, collectionPath, type AnyCollector, type Collector } from './collectors/index.js';
 export type * from './records.js';
+export { preflight, type Preflight } from './preflight.js';
+export {
+  inventoryControlPlane,
+  inventoryCore,
+  type InventoryComponent,
+  type InventoryCore,
+  type InventoryNode,
+  type InventoryWorkload,
+} from './inventory.js';
+export {
+  componentOf,
+  CONTROL_PLANE,
+  DEFAULT_ADDON_NAMESPACES,
+  KNOWN_COMPONENTS,
+  type ComponentDefinition,
+  type ComponentRole,
+} from './components.js';

@@ -1,4 +1,4 @@
-import { componentOf, DEFAULT_ADDON_NAMESPACES } from './components.js';
+import { componentOf, CONTROL_PLANE, DEFAULT_ADDON_NAMESPACES } from './components.js';
 import type { ConditionRecord, NodeRecord } from './records.js';
 import type { ClusterView } from './view.js';
 
@@ -129,4 +129,86 @@ export function inventoryCore(
     a.namespace === b.namespace ? (a.name < b.name ? -1 : 1) : a.namespace < b.namespace ? -1 : 1,
   );
   return { nodes, workloads };
+}
+
+/** A control-plane component as the inventory shows it. */
+export interface InventoryComponent {
+  name: string;
+  /** How Healwatch sees it: as a static pod, only through its leader Lease, or not at all. */
+  visibility: 'static pod' | 'lease only' | 'provider-managed' | 'not found';
+  status: 'Healthy' | 'Unhealthy' | 'not observable here (provider-managed)' | 'unknown';
+  reason: string | undefined;
+  leaseHolder: string | undefined;
+  leaseRenewAgeSeconds: number | undefined;
+  leaseDurationSeconds: number | undefined;
+  whenDown: string;
+}
+
+/**
+ * The control-plane components: from their static pods (running and ready), their leader-election
+ * Leases (renewed within the lease duration), and `/readyz` for the API server. Components the platform
+ * runs out of sight are "not observable here", never "down".
+ */
+export function inventoryControlPlane(
+  view: ClusterView,
+  serverNow: number,
+  options: { isProviderManaged: boolean; readyz: { isOk: boolean; failing: string[] } | undefined },
+): InventoryComponent[] {
+  const rows = CONTROL_PLANE.map(({ name, whenDown }): InventoryComponent => {
+    const pod = view
+      .list('Pod', 'kube-system')
+      .find((p) => p.isStatic && (p.labels?.component === name || p.name.startsWith(`${name}-`)));
+    const lease =
+      name === 'kube-scheduler' || name === 'kube-controller-manager' || name === 'cloud-controller-manager'
+        ? view.get('Lease', 'kube-system', name)
+        : undefined;
+    const renewAge =
+      lease?.renewedAt === undefined ? undefined : Math.max(0, (serverNow - lease.renewedAt) / 1000);
+    const isLeaseStale =
+      lease !== undefined && renewAge !== undefined && renewAge > (lease.durationSeconds ?? 15);
+    let visibility: InventoryComponent['visibility'] = pod
+      ? 'static pod'
+      : lease
+        ? 'lease only'
+        : options.isProviderManaged
+          ? 'provider-managed'
+          : 'not found';
+    let status: InventoryComponent['status'] = 'unknown';
+    let reason: string | undefined;
+    if (pod) {
+      const c = pod.containers[0];
+      const isUp = pod.phase === 'Running' && c?.state === 'running';
+      status = isUp && !isLeaseStale ? 'Healthy' : 'Unhealthy';
+      if (!isUp) reason = c?.reason ?? pod.phase;
+      else if (isLeaseStale) reason = `leader Lease not renewed for ${Math.round(renewAge!)} s`;
+      if (name === 'kube-apiserver' && options.readyz && !options.readyz.isOk) {
+        status = 'Unhealthy';
+        reason = `/readyz failing: ${options.readyz.failing.join(', ')}`;
+      }
+    } else if (name === 'kube-apiserver') {
+      // Always observable through the API itself, even when the provider runs it.
+      visibility = options.isProviderManaged ? 'provider-managed' : visibility;
+      status = options.readyz === undefined ? 'unknown' : options.readyz.isOk ? 'Healthy' : 'Unhealthy';
+      if (options.readyz && !options.readyz.isOk)
+        reason = `/readyz failing: ${options.readyz.failing.join(', ')}`;
+    } else if (lease) {
+      status = isLeaseStale ? 'Unhealthy' : 'Healthy';
+      if (isLeaseStale) reason = `leader Lease not renewed for ${Math.round(renewAge!)} s`;
+      if (options.isProviderManaged) visibility = 'provider-managed';
+    } else if (options.isProviderManaged) {
+      status = 'not observable here (provider-managed)';
+    }
+    return {
+      name,
+      visibility,
+      status,
+      reason,
+      leaseHolder: lease?.holder,
+      leaseRenewAgeSeconds: renewAge === undefined ? undefined : Math.round(renewAge),
+      leaseDurationSeconds: lease?.durationSeconds,
+      whenDown,
+    };
+  });
+  // A cloud-controller-manager that is nowhere to be seen is simply not used (bare metal, kind, kubeadm).
+  return rows.filter((r) => r.name !== 'cloud-controller-manager' || r.visibility !== 'not found');
 }

@@ -43,6 +43,7 @@ interface SimFlags {
   seed: string;
   kubeVersion?: string;
   churn?: number;
+  recordWrites?: boolean;
   kubeconfigOut?: string;
   output: 'text' | 'json';
 }
@@ -94,6 +95,10 @@ export function addSimulatorOptions(command: Command): Command {
       'delete and replace this many pods per second (benchmarks)',
       positive('--churn'),
     )
+    .option(
+      '--record-writes',
+      'keep the wall-clock time of recent writes and serve them at GET /sim/v1/writes/RV (benchmarks)',
+    )
     .option('--kubeconfig-out <file>', 'where to write the kubeconfig (default ~/.healwatch/sim.kubeconfig)')
     .addOption(
       new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'),
@@ -134,6 +139,7 @@ export async function launchSimulator(flags: SimFlags, log: (line: string) => vo
     ...(flags.speed !== undefined ? { speed: flags.speed } : {}),
     ...(flags.kubeVersion !== undefined ? { version: flags.kubeVersion } : {}),
     ...(flags.churn !== undefined ? { churn: flags.churn } : {}),
+    ...(flags.recordWrites ? { recordWrites: true } : {}),
   };
   if (token && !flags.tls)
     log('warning: kubectl sends no token over plain http; add --tls to use the token with kubectl');

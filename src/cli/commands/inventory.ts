@@ -1,0 +1,204 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  ClusterWatcher,
+  Connection,
+  inventoryControlPlane,
+  inventoryCore,
+  preflight,
+  type InventoryComponent,
+  type InventoryCore,
+} from '../../cluster/index.js';
+import { HealwatchError } from '../../domain/index.js';
+
+interface InventoryFlags {
+  kubeconfig?: string;
+  context?: string;
+  output: 'table' | 'json';
+  timeout: number;
+}
+
+/** Everything `healwatch inventory` prints. */
+export interface Inventory extends InventoryCore {
+  cluster: {
+    server: string;
+    context: string;
+    source: string;
+    version: string;
+    platform: string;
+    evidence: string[];
+  };
+  sync: { seconds: number; objects: number; kinds: number };
+  controlPlane: InventoryComponent[];
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('   ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function age(seconds: number | undefined): string {
+  if (seconds === undefined) return '-';
+  if (seconds < 120) return `${seconds}s ago`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m ago`;
+  return `${Math.round(seconds / 3600)}h ago`;
+}
+
+/** The human-readable inventory. */
+export function renderInventory(inv: Inventory): string {
+  const out: string[] = [];
+  out.push(`Cluster   ${inv.cluster.server} (context ${inv.cluster.context || '-'})`);
+  out.push(`Version   ${inv.cluster.version}`);
+  out.push(
+    `Platform  ${inv.cluster.platform}${inv.cluster.evidence.length ? ` (${inv.cluster.evidence.join('; ')})` : ''}`,
+  );
+  out.push(
+    `Synced    ${inv.sync.objects} objects of ${inv.sync.kinds} kinds in ${inv.sync.seconds.toFixed(1)} s`,
+  );
+  out.push('', 'CONTROL PLANE');
+  out.push(
+    table([
+      ['COMPONENT', 'SEEN AS', 'STATUS', 'LEASE HOLDER', 'RENEWED', 'WHEN DOWN'],
+      ...inv.controlPlane.map((c) => [
+        c.name,
+        c.visibility,
+        c.reason ? `${c.status}: ${c.reason}` : c.status,
+        c.leaseHolder ?? '-',
+        age(c.leaseRenewAgeSeconds),
+        c.whenDown,
+      ]),
+    ]),
+  );
+  out.push('', 'NODES');
+  out.push(
+    table([
+      ['NAME', 'STATUS', 'ROLES', 'KUBELET', 'ZONE', 'PODS', 'HEARTBEAT'],
+      ...inv.nodes.map((n) => [
+        n.name,
+        `${n.status}${n.isSchedulable ? '' : ',SchedulingDisabled'}${n.reason ? ` (${n.reason})` : ''}`,
+        n.roles.join(',') || '<none>',
+        n.kubeletVersion,
+        n.zone ?? '-',
+        String(n.pods),
+        age(n.heartbeatAgeSeconds),
+      ]),
+    ]),
+  );
+  out.push('', 'CLUSTER COMPONENTS (kube-system and add-ons)');
+  out.push(
+    table([
+      ['NAMESPACE', 'KIND', 'NAME', 'COMPONENT', 'DESIRED', 'AVAILABLE', 'STATUS', 'WHEN DOWN'],
+      ...inv.workloads.map((w) => [
+        w.namespace,
+        w.kind,
+        w.name,
+        w.component ?? '-',
+        String(w.desired),
+        String(w.available),
+        w.status,
+        w.status === 'Healthy' ? '' : (w.whenDown ?? ''),
+      ]),
+    ]),
+  );
+  return `${out.join('\n')}\n`;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
+  return n;
+}
+
+/** `healwatch inventory`: syncs and prints what self-healing stands on. */
+export function inventoryCommand(): Command {
+  return new Command('inventory')
+    .description(
+      'sync with a cluster and print what self-healing stands on: control plane, nodes, cluster components, platform',
+    )
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--context <name>', 'kubeconfig context (default: the current one)')
+    .addOption(
+      new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'),
+    )
+    .option('--timeout <seconds>', 'give up if the initial sync takes longer', seconds, 300)
+    .action(async (flags: InventoryFlags) => {
+      const log = (line: string): void => void process.stderr.write(`${line}\n`);
+      const connection = Connection.load({
+        ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+        ...(flags.context ? { context: flags.context } : {}),
+      });
+      const started = Date.now();
+      const pre = await preflight(connection);
+      const watcher = new ClusterWatcher(connection);
+      try {
+        await watcher.start();
+        const isTty = process.stderr.isTTY;
+        const timeout = new Promise<'timeout'>((resolve) =>
+          setTimeout(() => resolve('timeout'), flags.timeout * 1000).unref(),
+        );
+        const sync = watcher
+          .synced((p) => {
+            const line = `syncing ${connection.server.origin}: ${p.synced}/${p.total} kinds, ${p.objects} objects${p.pending.length ? ` (waiting for ${p.pending.slice(0, 3).join(', ')}${p.pending.length > 3 ? ', ...' : ''})` : ''}`;
+            if (isTty) process.stderr.write(`\r\x1b[K${line}`);
+            else if (p.synced === p.total || p.synced % 4 === 0) log(line);
+          })
+          .then(() => 'synced' as const);
+        const result = await Promise.race([sync, timeout]);
+        if (isTty) process.stderr.write('\r\x1b[K');
+        if (result === 'timeout') {
+          const stuck = watcher.view.watches().filter((w) => !w.isSynced);
+          throw new HealwatchError(
+            'HW_ERR_CLUSTER_UNREACHABLE',
+            `initial sync not done after ${flags.timeout} s: ${stuck.map((w) => `${w.resource}${w.lastError ? ` (${w.lastError})` : ''}`).join(', ')}`,
+          );
+        }
+        const serverNow = Date.now() + connection.serverClockOffsetMs;
+        const view = watcher.view;
+        const platform = guessPlatform(pre.gitVersion, view);
+        const inventory: Inventory = {
+          cluster: {
+            server: connection.server.origin,
+            context: connection.contextName,
+            source: connection.source,
+            version: pre.gitVersion,
+            platform: platform.name,
+            evidence: platform.evidence,
+          },
+          sync: {
+            seconds: (Date.now() - started) / 1000,
+            objects: view.watches().reduce((n, w) => n + w.objects, 0),
+            kinds: view.watches().filter((w) => w.state !== 'unavailable').length,
+          },
+          controlPlane: inventoryControlPlane(view, serverNow, {
+            isProviderManaged: platform.isManaged,
+            readyz: undefined,
+          }),
+          ...inventoryCore(view, serverNow),
+        };
+        process.stdout.write(
+          flags.output === 'json' ? `${JSON.stringify(inventory, null, 2)}\n` : renderInventory(inventory),
+        );
+      } finally {
+        await watcher.stop();
+      }
+    });
+}
+
+/** Until the platform probe lands: the version suffix says EKS or GKE, provider IDs the rest. */
+function guessPlatform(
+  version: string,
+  view: ClusterWatcher['view'],
+): { name: string; evidence: string[]; isManaged: boolean } {
+  const ids = view.list('Node').map((n) => n.providerID ?? '');
+  if (/-eks-/.test(version)) return { name: 'EKS', evidence: [`version ${version}`], isManaged: true };
+  if (/-gke\./.test(version)) return { name: 'GKE', evidence: [`version ${version}`], isManaged: true };
+  if (ids.some((i) => i.startsWith('azure://')))
+    return { name: 'AKS', evidence: ['azure:// provider IDs'], isManaged: true };
+  return { name: 'self-managed', evidence: [], isManaged: false };
+}
