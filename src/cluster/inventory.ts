@@ -180,7 +180,7 @@ export function inventoryControlPlane(
       const isUp = pod.phase === 'Running' && c?.state === 'running';
       status = isUp && !isLeaseStale ? 'Healthy' : 'Unhealthy';
       if (!isUp) reason = c?.reason ?? pod.phase;
-      else if (isLeaseStale) reason = `leader Lease not renewed for ${Math.round(renewAge!)} s`;
+      else if (isLeaseStale) reason = `leader Lease not renewed for ${Math.round(renewAge)} s`;
       if (name === 'kube-apiserver' && options.readyz && !options.readyz.isOk) {
         status = 'Unhealthy';
         reason = `/readyz failing: ${options.readyz.failing.join(', ')}`;
@@ -193,7 +193,7 @@ export function inventoryControlPlane(
         reason = `/readyz failing: ${options.readyz.failing.join(', ')}`;
     } else if (lease) {
       status = isLeaseStale ? 'Unhealthy' : 'Healthy';
-      if (isLeaseStale) reason = `leader Lease not renewed for ${Math.round(renewAge!)} s`;
+      if (isLeaseStale) reason = `leader Lease not renewed for ${Math.round(renewAge)} s`;
       if (options.isProviderManaged) visibility = 'provider-managed';
     } else if (options.isProviderManaged) {
       status = 'not observable here (provider-managed)';
