@@ -196,13 +196,16 @@ export class Connection {
     });
   }
 
-  /** GETs a JSON document whole (small answers only: discovery, version, one object). */
+  /**
+   * GETs a JSON document whole (small answers only: discovery, version, one object). The headers
+   * timeout also bounds every wait for the next chunk of the body, which may otherwise stall forever.
+   */
   async getJson<T>(
     path: string,
     spec: RequestSpec = {},
   ): Promise<{ status: number; body: T; headers: IncomingMessage['headers'] }> {
     const res = await this.get(path, spec);
-    const text = await readText(res.body, 16 * 1024 * 1024);
+    const text = await readText(res.body, 16 * 1024 * 1024, spec.headersTimeoutMs);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -240,17 +243,32 @@ export class Connection {
   }
 }
 
-/** Reads a whole (bounded) body as text. */
-export async function readText(body: IncomingMessage, maxBytes: number): Promise<string> {
+/**
+ * Reads a whole (bounded) body as text. With `idleMs`, a body that sends no byte for that long is
+ * abandoned (a stalled connection would otherwise hold the caller forever).
+ */
+export async function readText(body: IncomingMessage, maxBytes: number, idleMs?: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      body.destroy();
-      throw new Error(`response larger than ${maxBytes} bytes`);
+  let idle: NodeJS.Timeout | undefined;
+  const armIdle = (): void => {
+    if (idleMs === undefined) return;
+    clearTimeout(idle);
+    idle = setTimeout(() => body.destroy(new Error(`no data for ${idleMs} ms`)), idleMs);
+  };
+  armIdle();
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      armIdle();
+      size += chunk.length;
+      if (size > maxBytes) {
+        body.destroy();
+        throw new Error(`response larger than ${maxBytes} bytes`);
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } finally {
+    clearTimeout(idle);
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -159,20 +159,25 @@ export class Reflector {
 
   private async loop(): Promise<void> {
     let needsList = true;
-    let rv = '';
     while (!this.isStopped) {
       try {
+        const hasListed = needsList;
         if (needsList) {
-          rv = await this.list();
+          await this.list();
           needsList = false;
         }
         const started = Date.now();
         const eventsBefore = this.health.lastEventAt;
-        const end = await this.watch(rv);
-        rv = this.health.resourceVersion;
+        // From the last resourceVersion seen (event or bookmark), also when the previous watch failed
+        // mid-stream: resuming from where that watch started would replay it, or 410 into a relist.
+        const end = await this.watch(this.health.resourceVersion);
         this.noteHealthy();
         if (end === 'expired') {
           needsList = true;
+          // Expired at once, from the resourceVersion of the list just made: relisting at once again
+          // would make list + watch a hot loop (client-node #1933). Back off as for any failure.
+          if (hasListed && Date.now() - started < 1000)
+            throw new RequestError('410 the watch expired at once after a list', 410, undefined);
           continue;
         }
         // A watch the server ends at once, again and again, must not become a request storm.
@@ -231,7 +236,7 @@ export class Reflector {
       throw new RequestError(describe(error), undefined, undefined);
     }
     if (res.status !== 200) {
-      const text = await readText(res.body, 1024 * 1024).catch(() => '');
+      const text = await readText(res.body, 1024 * 1024, this.options.idleTimeoutMs).catch(() => '');
       let message = text.slice(0, 300);
       try {
         const status = JSON.parse(text) as { message?: unknown };
@@ -260,7 +265,9 @@ export class Reflector {
       let page: { metadata?: { resourceVersion?: string; continue?: string }; items?: unknown[] };
       try {
         const body = await this.request(`${base}?${query}`);
-        page = JSON.parse(await readText(body, this.options.maxPageBytes)) as typeof page;
+        page = JSON.parse(
+          await readText(body, this.options.maxPageBytes, this.options.idleTimeoutMs),
+        ) as typeof page;
       } catch (error) {
         // An expired continue token (410) restarts the list from the beginning, at once.
         if (error instanceof RequestError && error.status === 410 && token) {

@@ -21,6 +21,10 @@ import { FaultEngine } from './faults/engine.js';
 import { buildCluster, defaultVersion } from './scenario/builtin.js';
 import { loadScenario, type Scenario } from './scenario/file.js';
 import { Churn } from './scenario/churn.js';
+import { WriteLog } from './api/store.js';
+
+/** Writes whose times `recordWrites` keeps (16 MiB). */
+const WRITE_LOG_SIZE = 1 << 20;
 
 /** Options of `startSimulator` (and of `healwatch sim`). */
 export interface SimulatorOptions {
@@ -58,6 +62,8 @@ export interface SimulatorOptions {
   historySize?: number;
   /** Pod churn for benchmarks: pod deletions (and replacements) per real second. */
   churn?: number;
+  /** Keep the wall-clock time of the latest writes and serve them at `GET /sim/v1/writes[/RV]` (benchmarks). */
+  recordWrites?: boolean;
   /** Most workers the Cluster Autoscaler may reach (default nodes + 2). */
   maxNodes?: number;
   /** Write a kubeconfig for the simulator to this file. */
@@ -110,6 +116,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   );
   const faults = new FaultEngine(cluster);
   cluster.world.finishBootstrap(now);
+  if (options.recordWrites) cluster.world.store.writeLog = new WriteLog(WRITE_LOG_SIZE);
 
   const host = options.host ?? '127.0.0.1';
   const authority = options.tls ? generateCertificateAuthority(new Date(now - 21 * 86_400_000)) : undefined;

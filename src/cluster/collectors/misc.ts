@@ -1,19 +1,6 @@
 import type { CertificateRecord, EventRecord, LeaseRecord, NamespaceRecord, PvcRecord } from '../records.js';
 import type { Collector } from './collector.js';
-import {
-  base,
-  clip,
-  common,
-  conditions,
-  intern,
-  istr,
-  num,
-  obj,
-  optNum,
-  quantity,
-  str,
-  time,
-} from './read.js';
+import { base, clip, conditions, intern, istr, num, obj, optNum, quantity, str, time } from './read.js';
 
 /** Events (core/v1, Normal and Warning): reason, message, counts and the object they are about. */
 export const eventCollector: Collector<'Event'> = {
@@ -32,7 +19,13 @@ export const eventCollector: Collector<'Event'> = {
     const first = time(r.firstTimestamp) ?? time(r.eventTime);
     const last = time(series?.lastObservedTime) ?? time(r.lastTimestamp) ?? time(r.eventTime) ?? first;
     return {
-      ...common(b),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
       kind: 'Event',
       type: intern(str(r.type) ?? 'Normal'),
       reason: intern(str(r.reason) ?? ''),
@@ -63,7 +56,17 @@ export const namespaceCollector: Collector<'Namespace'> = {
   project(raw): NamespaceRecord | undefined {
     const b = base(raw);
     if (!b) return undefined;
-    return { ...common(b), kind: 'Namespace', phase: intern(str(obj(b.root.status)?.phase) ?? 'Active') };
+    return {
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
+      kind: 'Namespace',
+      phase: intern(str(obj(b.root.status)?.phase) ?? 'Active'),
+    };
   },
 };
 
@@ -79,7 +82,13 @@ export const leaseCollector: Collector<'Lease'> = {
     if (!b) return undefined;
     const spec = obj(b.root.spec) ?? {};
     return {
-      ...common(b),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
       kind: 'Lease',
       holder: str(spec.holderIdentity),
       durationSeconds: optNum(spec.leaseDurationSeconds),
@@ -103,7 +112,13 @@ export const pvcCollector: Collector<'PersistentVolumeClaim'> = {
     const spec = obj(b.root.spec) ?? {};
     const status = obj(b.root.status) ?? {};
     return {
-      ...common(b),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
       kind: 'PersistentVolumeClaim',
       phase: istr(status.phase),
       storageClass: istr(spec.storageClassName),
@@ -129,7 +144,13 @@ export const certificateCollector: Collector<'Certificate'> = {
     const status = obj(b.root.status) ?? {};
     const issuer = obj(spec.issuerRef);
     return {
-      ...common(b),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
       kind: 'Certificate',
       secretName: str(spec.secretName),
       issuer: issuer ? `${str(issuer.kind) ?? 'Issuer'}/${str(issuer.name) ?? ''}` : undefined,

@@ -1,6 +1,6 @@
 import type { NodeRecord } from '../records.js';
 import type { Collector } from './collector.js';
-import { base, common, conditions, intern, istr, obj, objs, quantity, str, time } from './read.js';
+import { base, conditions, intern, istr, obj, objs, quantity, str, time } from './read.js';
 
 /** Nodes: conditions and heartbeats, taints, versions, capacity, zone and provider. */
 export const nodeCollector: Collector<'Node'> = {
@@ -24,7 +24,13 @@ export const nodeCollector: Collector<'Node'> = {
       .concat(l['kubernetes.io/role'] ? [l['kubernetes.io/role']] : [])
       .sort();
     return {
-      ...common(b),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
       kind: 'Node',
       providerID: str(spec.providerID),
       isUnschedulable: spec.unschedulable === true,

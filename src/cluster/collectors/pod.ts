@@ -3,10 +3,10 @@ import type { Collector } from './collector.js';
 import {
   base,
   clip,
-  common,
   conditions,
   intern,
   istr,
+  NONE,
   num,
   obj,
   objs,
@@ -43,13 +43,21 @@ function container(status: Raw | undefined, spec: Raw): ContainerRecord {
   };
 }
 
-function containers(specs: Raw[], statuses: Raw[]): ContainerRecord[] {
+function containers(specs: Raw[], statuses: Raw[]): readonly ContainerRecord[] {
+  if (specs.length === 0) return NONE;
   return specs.map((spec) =>
     container(
       statuses.find((s) => s.name === spec.name),
       spec,
     ),
   );
+}
+
+function claimNames(volumes: Raw[]): readonly string[] {
+  const names = volumes
+    .map((v) => str(obj(v.persistentVolumeClaim)?.claimName))
+    .filter((n): n is string => n !== undefined);
+  return names.length > 0 ? names : NONE;
 }
 
 /** Pods: phase, conditions, container states and restarts, node, requests, owner. */
@@ -79,7 +87,13 @@ export const podCollector: Collector<'Pod'> = {
     }
     const annotations = obj(b.meta.annotations);
     return {
-      ...common(b),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
       kind: 'Pod',
       nodeName: istr(spec.nodeName),
       phase: intern(str(status.phase) ?? 'Unknown'),
@@ -94,9 +108,7 @@ export const podCollector: Collector<'Pod'> = {
       cpuRequest: Math.round(cpu),
       memoryRequest: memory,
       memoryLimit: hasAllLimits ? memoryLimit : 0,
-      claimNames: objs(spec.volumes)
-        .map((v) => str(obj(v.persistentVolumeClaim)?.claimName))
-        .filter((n): n is string => n !== undefined),
+      claimNames: claimNames(objs(spec.volumes)),
       isStatic: annotations?.['kubernetes.io/config.mirror'] !== undefined,
     };
   },

@@ -3,6 +3,7 @@ import type {
   DaemonSetRecord,
   DeploymentRecord,
   JobRecord,
+  RecordBase,
   ReplicaSetRecord,
   StatefulSetRecord,
   WorkloadBase,
@@ -10,11 +11,11 @@ import type {
 import type { Collector } from './collector.js';
 import {
   base,
-  common,
   conditions,
   intern,
   istr,
   labels,
+  NONE,
   num,
   obj,
   objs,
@@ -31,18 +32,28 @@ function templateImages(template: Raw | undefined): string[] {
     .map(intern);
 }
 
-function workload(b: NonNullable<ReturnType<typeof base>>, spec: Raw, status: Raw): WorkloadBase {
+/** The workload fields beyond the common ones (each collector copies them into its record literal). */
+function workload(
+  b: NonNullable<ReturnType<typeof base>>,
+  spec: Raw,
+  status: Raw,
+): Omit<WorkloadBase, keyof RecordBase> {
   const selector = obj(spec.selector);
+  const expressions = objs(selector?.matchExpressions);
   return {
-    ...common(b),
     generation: num(b.meta.generation, 1),
     observedGeneration: optNum(status.observedGeneration),
     selector: labels(selector?.matchLabels),
-    selectorExpressions: objs(selector?.matchExpressions).map((e) => ({
-      key: str(e.key) ?? '',
-      operator: str(e.operator) ?? '',
-      values: (Array.isArray(e.values) ? e.values : []).filter((v): v is string => typeof v === 'string'),
-    })),
+    selectorExpressions:
+      expressions.length === 0
+        ? NONE
+        : expressions.map((e) => ({
+            key: str(e.key) ?? '',
+            operator: str(e.operator) ?? '',
+            values: (Array.isArray(e.values) ? e.values : []).filter(
+              (v): v is string => typeof v === 'string',
+            ),
+          })),
     images: templateImages(obj(spec.template)),
     conditions: conditions(status.conditions),
   };
@@ -71,10 +82,23 @@ export const deploymentCollector: Collector<'Deployment'> = {
     const p = parts(raw);
     if (!p) return undefined;
     const { b, spec, status } = p;
+    const w = workload(b, spec, status);
     const strategy = obj(spec.strategy);
     const rolling = obj(strategy?.rollingUpdate);
     return {
-      ...workload(b, spec, status),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
+      generation: w.generation,
+      observedGeneration: w.observedGeneration,
+      selector: w.selector,
+      selectorExpressions: w.selectorExpressions,
+      images: w.images,
+      conditions: w.conditions,
       kind: 'Deployment',
       replicas: num(spec.replicas, 1),
       statusReplicas: num(status.replicas),
@@ -104,8 +128,21 @@ export const replicaSetCollector: Collector<'ReplicaSet'> = {
     const p = parts(raw);
     if (!p) return undefined;
     const { b, spec, status } = p;
+    const w = workload(b, spec, status);
     return {
-      ...workload(b, spec, status),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
+      generation: w.generation,
+      observedGeneration: w.observedGeneration,
+      selector: w.selector,
+      selectorExpressions: w.selectorExpressions,
+      images: w.images,
+      conditions: w.conditions,
       kind: 'ReplicaSet',
       replicas: num(spec.replicas, 1),
       statusReplicas: num(status.replicas),
@@ -128,9 +165,22 @@ export const daemonSetCollector: Collector<'DaemonSet'> = {
     const p = parts(raw);
     if (!p) return undefined;
     const { b, spec, status } = p;
+    const w = workload(b, spec, status);
     const podSpec = obj(obj(spec.template)?.spec);
     return {
-      ...workload(b, spec, status),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
+      generation: w.generation,
+      observedGeneration: w.observedGeneration,
+      selector: w.selector,
+      selectorExpressions: w.selectorExpressions,
+      images: w.images,
+      conditions: w.conditions,
       kind: 'DaemonSet',
       desired: num(status.desiredNumberScheduled),
       current: num(status.currentNumberScheduled),
@@ -162,8 +212,21 @@ export const statefulSetCollector: Collector<'StatefulSet'> = {
     const p = parts(raw);
     if (!p) return undefined;
     const { b, spec, status } = p;
+    const w = workload(b, spec, status);
     return {
-      ...workload(b, spec, status),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
+      generation: w.generation,
+      observedGeneration: w.observedGeneration,
+      selector: w.selector,
+      selectorExpressions: w.selectorExpressions,
+      images: w.images,
+      conditions: w.conditions,
       kind: 'StatefulSet',
       replicas: num(spec.replicas, 1),
       statusReplicas: num(status.replicas),
@@ -189,7 +252,13 @@ export const jobCollector: Collector<'Job'> = {
     if (!p) return undefined;
     const { b, spec, status } = p;
     return {
-      ...common(b),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
       kind: 'Job',
       completions: optNum(spec.completions),
       parallelism: optNum(spec.parallelism),
@@ -217,7 +286,13 @@ export const cronJobCollector: Collector<'CronJob'> = {
     if (!p) return undefined;
     const { b, spec, status } = p;
     return {
-      ...common(b),
+      uid: b.uid,
+      name: b.name,
+      namespace: b.namespace,
+      createdAt: b.createdAt,
+      labels: b.labels,
+      owner: b.owner,
+      deletedAt: b.deletedAt,
       kind: 'CronJob',
       schedule: str(spec.schedule) ?? '',
       timeZone: str(spec.timeZone),

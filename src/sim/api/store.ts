@@ -76,6 +76,39 @@ export interface StoreOptions {
 }
 
 /**
+ * Wall-clock times of the latest writes, by resourceVersion, in a ring (`--record-writes`): the
+ * benchmarks measure the lag from a write here to a client's view of it in another process.
+ */
+export class WriteLog {
+  private readonly rvs: Float64Array;
+  private readonly times: Float64Array;
+  private next = 0;
+  private size = 0;
+
+  constructor(readonly capacity: number) {
+    this.rvs = new Float64Array(capacity);
+    this.times = new Float64Array(capacity);
+  }
+
+  add(rv: number, epochMs: number): void {
+    this.rvs[this.next] = rv;
+    this.times[this.next] = epochMs;
+    this.next = (this.next + 1) % this.capacity;
+    this.size = Math.min(this.size + 1, this.capacity);
+  }
+
+  /** `[rv, epochMs]` of the kept writes after `rv`, oldest first, at most `limit`. */
+  since(rv: number, limit: number): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = 0; i < this.size && out.length < limit; i++) {
+      const at = (this.next - this.size + i + this.capacity) % this.capacity;
+      if (this.rvs[at]! > rv) out.push([this.rvs[at]!, this.times[at]!]);
+    }
+    return out;
+  }
+}
+
+/**
  * The simulator's etcd: one global resourceVersion counter, objects per resource, a bounded watch
  * history per resource (the watch cache) and list snapshots for continue tokens. Objects are stored
  * without `kind`/`apiVersion` and are never mutated after they are stored.
@@ -86,6 +119,8 @@ export class Store {
   private readonly options: StoreOptions;
   /** Counts of writes per resource, for diagnostics and the benchmarks. */
   readonly writes = new Map<string, number>();
+  /** Wall-clock write times, when recording is on (`recordWrites`). */
+  writeLog: WriteLog | undefined;
 
   constructor(
     readonly resources: readonly string[],
@@ -213,6 +248,7 @@ export class Store {
       }
     }
     this.writes.set(resource, (this.writes.get(resource) ?? 0) + 1);
+    this.writeLog?.add(rv, performance.timeOrigin + performance.now());
     for (const listener of s.listeners) listener(change);
     return stored;
   }

@@ -233,6 +233,16 @@ export class FaultEngine {
           faults: this.active(),
         });
       }
+      const writesMatch = /^\/sim\/v1\/writes(?:\/(\d+))?$/.exec(path);
+      if (writesMatch && method === 'GET') {
+        const log = this.cluster.world.store.writeLog;
+        if (!log)
+          return json(404, {
+            error: 'write times are not recorded: start the simulator with --record-writes',
+          });
+        // [[resourceVersion, epoch ms], ...] after RV, oldest first, in pages of 100,000.
+        return json(200, log.since(Number(writesMatch[1] ?? 0), 100_000));
+      }
       if (path === '/sim/v1/clock/advance' && method === 'POST') {
         const duration = (body as { duration?: unknown } | undefined)?.duration;
         if (typeof duration !== 'string')
