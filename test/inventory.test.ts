@@ -52,7 +52,7 @@ test('healwatch inventory prints the demo cluster: control plane, nodes, compone
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^Version\s+v1\.32\.2$/m);
     assert.match(text.stdout, /^Platform\s+self-managed/m);
-    assert.match(text.stdout, /^kube-scheduler\s+static pod\s+Healthy\s+sim-control-plane_/m);
+    assert.match(text.stdout, /^kube-scheduler\s+static-pod\s+Healthy\s+sim-control-plane_/m);
     assert.match(text.stdout, /^sim-worker2\s+Ready\s+<none>\s+v1\.32\.2\s+sim-zone-b/m);
     assert.match(text.stdout, /^kube-system\s+Deployment\s+coredns\s+coredns\s+2\s+2\s+Healthy/m);
     assert.match(text.stdout, /^logging\s+DaemonSet\s+fluent-bit\s+log-agent\s+5\s+5\s+Healthy/m);
@@ -62,10 +62,10 @@ test('healwatch inventory prints the demo cluster: control plane, nodes, compone
     assert.deepEqual(
       inv.controlPlane.map((c) => `${c.name}:${c.visibility}:${c.status}`),
       [
-        'kube-apiserver:static pod:Healthy',
-        'etcd:static pod:Healthy',
-        'kube-scheduler:static pod:Healthy',
-        'kube-controller-manager:static pod:Healthy',
+        'kube-apiserver:static-pod:Healthy',
+        'etcd:static-pod:Healthy',
+        'kube-scheduler:static-pod:Healthy',
+        'kube-controller-manager:static-pod:Healthy',
       ],
     );
     assert.equal(inv.nodes.length, 5);

@@ -31,3 +31,16 @@ export {
   type ComponentDefinition,
   type ComponentRole,
 } from './components.js';
+export { detectPlatform, type PlatformInfo, type PlatformName, type Visibility } from './platform.js';
+export { DEFAULT_PROBER_OPTIONS, Prober, type ProberOptions } from './probes/prober.js';
+export type {
+  CertificateInfo,
+  HealthEndpointResult,
+  MetricsResult,
+  NodeSummary,
+  ProbeHealth,
+  ProbeResults,
+  Usage,
+  VersionResult,
+  VolumeUsage,
+} from './probes/results.js';

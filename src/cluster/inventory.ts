@@ -1,4 +1,6 @@
 import { componentOf, CONTROL_PLANE, DEFAULT_ADDON_NAMESPACES } from './components.js';
+import type { PlatformInfo, Visibility } from './platform.js';
+import type { HealthEndpointResult } from './probes/results.js';
 import type { ConditionRecord, NodeRecord } from './records.js';
 import type { ClusterView } from './view.js';
 
@@ -134,8 +136,8 @@ export function inventoryCore(
 /** A control-plane component as the inventory shows it. */
 export interface InventoryComponent {
   name: string;
-  /** How Healwatch sees it: as a static pod, only through its leader Lease, or not at all. */
-  visibility: 'static pod' | 'lease only' | 'provider-managed' | 'not found';
+  /** How Healwatch sees it: as a static pod, a pod, only through its leader Lease, or not at all. */
+  visibility: Visibility;
   status: 'Healthy' | 'Unhealthy' | 'not observable here (provider-managed)' | 'unknown';
   reason: string | undefined;
   leaseHolder: string | undefined;
@@ -145,19 +147,26 @@ export interface InventoryComponent {
 }
 
 /**
- * The control-plane components: from their static pods (running and ready), their leader-election
- * Leases (renewed within the lease duration), and `/readyz` for the API server. Components the platform
- * runs out of sight are "not observable here", never "down".
+ * The control-plane components: from their static pods (running), their leader-election Leases
+ * (renewed within the lease duration), and `/readyz` for the API server. Components the platform runs
+ * out of sight are "not observable here", never "down"; a cloud-controller-manager nowhere to be seen
+ * is simply not used.
  */
 export function inventoryControlPlane(
   view: ClusterView,
   serverNow: number,
-  options: { isProviderManaged: boolean; readyz: { isOk: boolean; failing: string[] } | undefined },
+  platform: PlatformInfo,
+  readyz: HealthEndpointResult | undefined,
 ): InventoryComponent[] {
   const rows = CONTROL_PLANE.map(({ name, whenDown }): InventoryComponent => {
+    const visibility = platform.components[name as keyof PlatformInfo['components']];
     const pod = view
       .list('Pod', 'kube-system')
-      .find((p) => p.isStatic && (p.labels?.component === name || p.name.startsWith(`${name}-`)));
+      .find(
+        (p) =>
+          (p.isStatic || p.labels?.tier === 'control-plane') &&
+          (p.labels?.component === name || p.name.startsWith(`${name}-`)),
+      );
     const lease =
       name === 'kube-scheduler' || name === 'kube-controller-manager' || name === 'cloud-controller-manager'
         ? view.get('Lease', 'kube-system', name)
@@ -166,13 +175,7 @@ export function inventoryControlPlane(
       lease?.renewedAt === undefined ? undefined : Math.max(0, (serverNow - lease.renewedAt) / 1000);
     const isLeaseStale =
       lease !== undefined && renewAge !== undefined && renewAge > (lease.durationSeconds ?? 15);
-    let visibility: InventoryComponent['visibility'] = pod
-      ? 'static pod'
-      : lease
-        ? 'lease only'
-        : options.isProviderManaged
-          ? 'provider-managed'
-          : 'not found';
+    const failing = readyz && !readyz.isOk ? readyz.checks.filter((c) => !c.isOk).map((c) => c.name) : [];
     let status: InventoryComponent['status'] = 'unknown';
     let reason: string | undefined;
     if (pod) {
@@ -181,22 +184,20 @@ export function inventoryControlPlane(
       status = isUp && !isLeaseStale ? 'Healthy' : 'Unhealthy';
       if (!isUp) reason = c?.reason ?? pod.phase;
       else if (isLeaseStale) reason = `leader Lease not renewed for ${Math.round(renewAge)} s`;
-      if (name === 'kube-apiserver' && options.readyz && !options.readyz.isOk) {
-        status = 'Unhealthy';
-        reason = `/readyz failing: ${options.readyz.failing.join(', ')}`;
-      }
-    } else if (name === 'kube-apiserver') {
-      // Always observable through the API itself, even when the provider runs it.
-      visibility = options.isProviderManaged ? 'provider-managed' : visibility;
-      status = options.readyz === undefined ? 'unknown' : options.readyz.isOk ? 'Healthy' : 'Unhealthy';
-      if (options.readyz && !options.readyz.isOk)
-        reason = `/readyz failing: ${options.readyz.failing.join(', ')}`;
     } else if (lease) {
       status = isLeaseStale ? 'Unhealthy' : 'Healthy';
       if (isLeaseStale) reason = `leader Lease not renewed for ${Math.round(renewAge)} s`;
-      if (options.isProviderManaged) visibility = 'provider-managed';
-    } else if (options.isProviderManaged) {
+    } else if (visibility === 'provider-managed' && name !== 'kube-apiserver') {
       status = 'not observable here (provider-managed)';
+    }
+    // The API server is always observable through the API itself, managed or not.
+    if (name === 'kube-apiserver' && readyz) {
+      if (!readyz.isOk) {
+        status = 'Unhealthy';
+        reason = `/readyz failing: ${failing.join(', ') || `HTTP ${readyz.status}`}`;
+      } else if (status === 'unknown') {
+        status = 'Healthy';
+      }
     }
     return {
       name,
@@ -209,6 +210,5 @@ export function inventoryControlPlane(
       whenDown,
     };
   });
-  // A cloud-controller-manager that is nowhere to be seen is simply not used (bare metal, kind, kubeadm).
-  return rows.filter((r) => r.name !== 'cloud-controller-manager' || r.visibility !== 'not found');
+  return rows.filter((r) => r.name !== 'cloud-controller-manager' || r.visibility !== 'absent');
 }

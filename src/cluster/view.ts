@@ -1,5 +1,6 @@
 import { ObjectStore, recordKey, type ViewChange } from './object-store.js';
 import type { AnyRecord, EventRecord, Labels, PodRecord, RecordKind, RecordOf } from './records.js';
+import { ProbeResults } from './probes/results.js';
 import type { WatchHealth } from './reflector.js';
 
 const KINDS: readonly RecordKind[] = [
@@ -69,6 +70,8 @@ export class ClusterView {
   private readonly eventsByObject = new Map<string, Set<string>>();
   private readonly listeners: ((kind: RecordKind, change: ViewChange) => void)[] = [];
   private readonly watchHealth = new Map<RecordKind, WatchHealth>();
+  /** What the probes measured (version, health checks, node summaries, metrics, certificates). */
+  readonly probes = new ProbeResults();
 
   constructor() {
     const stores = {} as Record<RecordKind, ObjectStore<RecordKind>>;

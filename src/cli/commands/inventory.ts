@@ -2,11 +2,14 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   ClusterWatcher,
   Connection,
+  detectPlatform,
   inventoryControlPlane,
   inventoryCore,
   preflight,
+  Prober,
   type InventoryComponent,
   type InventoryCore,
+  type ProbeResults,
 } from '../../cluster/index.js';
 import { HealwatchError } from '../../domain/index.js';
 
@@ -29,6 +32,31 @@ export interface Inventory extends InventoryCore {
   };
   sync: { seconds: number; objects: number; kinds: number };
   controlPlane: InventoryComponent[];
+  isKubeProxyReplaced: boolean;
+  certificates: { kind: string; subject: string | undefined; notAfter: string; daysLeft: number }[];
+  /** The soonest-expiring kubelet client and serving certificates, with the node. */
+  kubeletCertificates: { kind: string; node: string; daysLeft: number; nodes: number }[];
+  /** Probes that did not succeed (not permitted, unavailable, failing), with why. */
+  probes: { probe: string; state: string; error: string | undefined }[];
+}
+
+function kubeletCertificateSummary(
+  probes: ProbeResults,
+  serverNow: number,
+): Inventory['kubeletCertificates'] {
+  const out: Inventory['kubeletCertificates'] = [];
+  for (const kind of ['kubelet-client', 'kubelet-serving'] as const) {
+    const certs = [...probes.certificates.values()].filter((c) => c.kind === kind);
+    const soonest = certs.sort((a, b) => a.notAfter - b.notAfter)[0];
+    if (soonest)
+      out.push({
+        kind,
+        node: soonest.node ?? '-',
+        daysLeft: Math.floor((soonest.notAfter - serverNow) / 86_400_000),
+        nodes: certs.length,
+      });
+  }
+  return out;
 }
 
 function table(rows: string[][]): string {
@@ -75,6 +103,24 @@ export function renderInventory(inv: Inventory): string {
       ]),
     ]),
   );
+  if (inv.certificates.length + inv.kubeletCertificates.length > 0) {
+    out.push('', 'CERTIFICATES');
+    out.push(
+      table([
+        ['CERTIFICATE', 'EXPIRES IN', 'DETAIL'],
+        ...inv.certificates.map((c) => [
+          c.kind,
+          `${c.daysLeft} days`,
+          `${c.subject ?? ''} (until ${c.notAfter})`,
+        ]),
+        ...inv.kubeletCertificates.map((c) => [
+          c.kind,
+          `${c.daysLeft} days`,
+          `soonest of ${c.nodes} nodes: ${c.node}`,
+        ]),
+      ]),
+    );
+  }
   out.push('', 'NODES');
   out.push(
     table([
@@ -106,6 +152,12 @@ export function renderInventory(inv: Inventory): string {
       ]),
     ]),
   );
+  if (inv.isKubeProxyReplaced)
+    out.push('', 'kube-proxy: not installed; the CNI replaces it (this is not a missing component).');
+  if (inv.probes.length > 0) {
+    out.push('', 'NOT OBSERVED');
+    for (const p of inv.probes) out.push(`${p.probe}: ${p.state}${p.error ? ` (${p.error})` : ''}`);
+  }
   return `${out.join('\n')}\n`;
 }
 
@@ -158,16 +210,18 @@ export function inventoryCommand(): Command {
             `initial sync not done after ${flags.timeout} s: ${stuck.map((w) => `${w.resource}${w.lastError ? ` (${w.lastError})` : ''}`).join(', ')}`,
           );
         }
-        const serverNow = Date.now() + connection.serverClockOffsetMs;
         const view = watcher.view;
-        const platform = guessPlatform(pre.gitVersion, view);
+        const prober = new Prober(connection, view, { timeoutMs: 10_000 });
+        await prober.runOnce();
+        const serverNow = Date.now() + connection.serverClockOffsetMs;
+        const platform = detectPlatform(view, pre.gitVersion);
         const inventory: Inventory = {
           cluster: {
             server: connection.server.origin,
             context: connection.contextName,
             source: connection.source,
             version: pre.gitVersion,
-            platform: platform.name,
+            platform: platform.label,
             evidence: platform.evidence,
           },
           sync: {
@@ -175,10 +229,20 @@ export function inventoryCommand(): Command {
             objects: view.watches().reduce((n, w) => n + w.objects, 0),
             kinds: view.watches().filter((w) => w.state !== 'unavailable').length,
           },
-          controlPlane: inventoryControlPlane(view, serverNow, {
-            isProviderManaged: platform.isManaged,
-            readyz: undefined,
-          }),
+          controlPlane: inventoryControlPlane(view, serverNow, platform, view.probes.readyz),
+          isKubeProxyReplaced: platform.isKubeProxyReplaced,
+          certificates: [...view.probes.certificates.values()]
+            .filter((c) => c.kind === 'api-serving' || c.kind === 'kubeconfig-client')
+            .map((c) => ({
+              kind: c.kind,
+              subject: c.subject,
+              notAfter: new Date(c.notAfter).toISOString(),
+              daysLeft: Math.floor((c.notAfter - serverNow) / 86_400_000),
+            })),
+          kubeletCertificates: kubeletCertificateSummary(view.probes, serverNow),
+          probes: [...view.probes.health.values()]
+            .filter((h) => h.state !== 'ok')
+            .map((h) => ({ probe: h.name, state: h.state, error: h.lastError })),
           ...inventoryCore(view, serverNow),
         };
         process.stdout.write(
@@ -188,17 +252,4 @@ export function inventoryCommand(): Command {
         await watcher.stop();
       }
     });
-}
-
-/** Until the platform probe lands: the version suffix says EKS or GKE, provider IDs the rest. */
-function guessPlatform(
-  version: string,
-  view: ClusterWatcher['view'],
-): { name: string; evidence: string[]; isManaged: boolean } {
-  const ids = view.list('Node').map((n) => n.providerID ?? '');
-  if (/-eks-/.test(version)) return { name: 'EKS', evidence: [`version ${version}`], isManaged: true };
-  if (/-gke\./.test(version)) return { name: 'GKE', evidence: [`version ${version}`], isManaged: true };
-  if (ids.some((i) => i.startsWith('azure://')))
-    return { name: 'AKS', evidence: ['azure:// provider IDs'], isManaged: true };
-  return { name: 'self-managed', evidence: [], isManaged: false };
 }
