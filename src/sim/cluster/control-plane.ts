@@ -181,7 +181,10 @@ export class ControlPlane {
     // kube-system holds a DaemonSet pod per node on a big cluster.
     for (const rs of this.world.dependentsOf(deployment.metadata.uid, R.replicasets)) {
       for (const pod of this.world.dependentsOf<Pod>(rs.metadata.uid, R.pods)) {
-        if (pod.status.containerStatuses?.[0]?.state.running && !pod.metadata.deletionTimestamp) return true;
+        const c = pod.status.containerStatuses?.[0];
+        // metrics.k8s.io is served through a Service: only a ready metrics-server pod answers.
+        const isServing = name === 'metrics-server' ? c?.ready === true : c?.state.running !== undefined;
+        if (isServing && !pod.metadata.deletionTimestamp) return true;
       }
     }
     return false;
