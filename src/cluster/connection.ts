@@ -12,6 +12,10 @@ export interface ConnectionOptions {
   kubeconfig?: string;
   /** A context of the kubeconfig; default its current context. */
   context?: string;
+  /** Use the in-cluster service account even if a kubeconfig exists. */
+  inCluster?: boolean;
+  /** Root under which the service account files are read (tests; default `/`). */
+  serviceAccountRoot?: string;
 }
 
 /** One answered request: status, headers, and the body as a stream the caller consumes. */
@@ -79,7 +83,10 @@ export class Connection {
     const kc = new KubeConfig();
     let source: string;
     try {
-      if (options.kubeconfig) {
+      if (options.inCluster) {
+        source = 'in-cluster service account';
+        kc.loadFromCluster(options.serviceAccountRoot);
+      } else if (options.kubeconfig) {
         if (!existsSync(options.kubeconfig)) {
           throw new HealwatchError(
             'HW_ERR_KUBECONFIG_INVALID',
@@ -97,7 +104,7 @@ export class Connection {
       } else if (process.env.KUBERNETES_SERVICE_HOST) {
         // In a pod: the service account token file, which the kubelet rotates; client-node re-reads it.
         source = 'in-cluster service account';
-        kc.loadFromCluster();
+        kc.loadFromCluster(options.serviceAccountRoot);
       } else {
         throw new HealwatchError(
           'HW_ERR_KUBECONFIG_INVALID',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '../../src/cluster/index.js';
@@ -84,6 +84,44 @@ test('TLS is verified against the kubeconfig CA, and the client certificate auth
     assert.equal((await wrongToken.getJson('/api/v1/pods')).status, 401);
     wrongToken.close();
   } finally {
+    await sim.close();
+  }
+});
+
+test('in cluster: the service account token and CA authenticate and verify', async () => {
+  const sim = await startSimulator({
+    port: 0,
+    clock: 'manual',
+    tls: true,
+    token: 'sa-token',
+    seed: 'conn-incluster',
+  });
+  const root = mkdtempSync(join(tmpdir(), 'hw-sa-'));
+  const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+  try {
+    const dir = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'token'), 'sa-token');
+    writeFileSync(join(dir, 'ca.crt'), sim.cluster.certificateAuthority!.cert);
+    writeFileSync(join(dir, 'namespace'), 'monitoring');
+    process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
+    process.env.KUBERNETES_SERVICE_PORT = String(sim.port);
+    const conn = Connection.load({ inCluster: true, serviceAccountRoot: root });
+    assert.equal(conn.source, 'in-cluster service account');
+    const nodes = await conn.getJson<{ items: unknown[] }>('/api/v1/nodes');
+    assert.equal(nodes.status, 200);
+    assert.equal(nodes.body.items.length, 5);
+    conn.close();
+    writeFileSync(join(dir, 'token'), 'revoked');
+    const revoked = Connection.load({ inCluster: true, serviceAccountRoot: root });
+    assert.equal((await revoked.getJson('/api/v1/nodes')).status, 401);
+    revoked.close();
+  } finally {
+    process.env.KUBERNETES_SERVICE_HOST = saved.host;
+    process.env.KUBERNETES_SERVICE_PORT = saved.port;
+    if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+    if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+    rmSync(root, { recursive: true, force: true });
     await sim.close();
   }
 });
