@@ -44,3 +44,18 @@ export type {
   VersionResult,
   VolumeUsage,
 } from './probes/results.js';
+export {
+  CONTROL_PLANE_COMPONENT_NAMES,
+  type ComponentVisibility,
+  type ControlPlaneComponentName,
+  type KubeProxyInfo,
+} from './platform.js';
+export { PROBE_NAMES, type ProbeName } from './probes/prober.js';
+export { ProbeError } from './probes/probe-error.js';
+export type {
+  FsUsage,
+  HealthCheckResult,
+  NodeProbeError,
+  ProbeErrorKind,
+  Stamped,
+} from './probes/results.js';
