@@ -109,6 +109,18 @@ export class ClusterView {
     return [...this.watchHealth.values()];
   }
 
+  /**
+   * The watches whose records cannot be trusted now: never synced, or failing (`retrying`) for longer
+   * than `graceMs`. Non-empty means the monitor is at least partly blind and must say so.
+   */
+  blindSpots(now = Date.now(), graceMs = 60_000): WatchHealth[] {
+    return this.watches().filter(
+      (w) =>
+        (w.state !== 'unavailable' && w.state !== 'stopped' && !w.isSynced) ||
+        (w.state === 'retrying' && now - w.stateSince > graceMs),
+    );
+  }
+
   /** Number of records of a kind. */
   count(kind: RecordKind): number {
     return this.stores[kind].size;

@@ -596,3 +596,23 @@ test('stop() ends every loop at once, even in the middle of a back-off', async (
     'no request after stop()',
   );
 });
+
+test('blindSpots names the watches that cannot be trusted: none when healthy, all during a long outage', async (t) => {
+  const { sim, watcher } = await startWatched(t);
+  assert.deepEqual(watcher.view.blindSpots(), []);
+  sim.faults.start({ name: 'api-down', target: '600' });
+  await waitUntil(
+    'every watch retrying',
+    () => watcher.view.watches().filter((w) => w.state === 'retrying').length >= 10,
+  );
+  assert.deepEqual(
+    watcher.view.blindSpots(Date.now(), 60_000),
+    [],
+    'within the grace period nothing is blind yet',
+  );
+  const blind = watcher.view.blindSpots(Date.now() + 120_000, 60_000).map((w) => w.kind);
+  assert.ok(blind.includes('Pod') && blind.includes('Node'), blind.join(', '));
+  sim.faults.heal();
+  await waitUntil('every watch back', () => watcher.view.watches().every((w) => w.state !== 'retrying'));
+  assert.deepEqual(watcher.view.blindSpots(Date.now() + 120_000), []);
+});
