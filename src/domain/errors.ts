@@ -4,6 +4,8 @@
  */
 export const ERROR_CODES = {
   HW_ERR_USAGE: 'A command was called with missing or invalid arguments.',
+  HW_ERR_CONFIG_INVALID:
+    'The configuration file does not validate; the message names the file, line and field.',
   HW_ERR_KUBECONFIG_INVALID:
     'The kubeconfig is missing, unreadable, or names no usable context, cluster or server.',
   HW_ERR_CLUSTER_UNREACHABLE:

@@ -1,0 +1,69 @@
+import { fingerprintOf, type Finding } from '../domain/index.js';
+
+/** A finding held back because a deeper cause explains it. */
+export interface Muted {
+  readonly finding: Finding;
+  /** The fingerprint of the finding that explains it. */
+  readonly by: string;
+  readonly reason: string;
+}
+
+/** What inhibition needs to know about the rules. */
+export interface InhibitionContext {
+  /** The record kinds a rule judges from (a blind watch on one of them makes its findings unreliable). */
+  inputsOf(ruleId: string): readonly string[];
+}
+
+/** Rules whose findings are about pods and say which node they run on (`facts.node`). */
+const POD_RULES = new Set(['crashloop', 'oom-killed', 'image-pull', 'restart-spike', 'placement-skew']);
+/** Findings a stopped scheduler causes. */
+const SCHEDULING_RULES = new Set(['pods-unschedulable', 'capacity-stuck']);
+
+/**
+ * Mutes findings a deeper cause explains, so one failure pages once: a NotReady node mutes the pod
+ * findings on it; an unhealthy scheduler mutes the Pending pods (and stuck rollouts blocked by
+ * scheduling) it causes; a blind monitor mutes what it can no longer judge. The muting finding stays.
+ */
+export function inhibit(
+  findings: readonly Finding[],
+  ctx: InhibitionContext,
+): { active: Finding[]; muted: Muted[] } {
+  const notReadyNodes = new Map<string, string>();
+  let scheduler: string | undefined;
+  const blindKinds = new Map<string, string>();
+  for (const f of findings) {
+    if (f.ruleId === 'node-not-ready' && f.object.kind === 'Node')
+      notReadyNodes.set(f.object.name, fingerprintOf(f));
+    if (f.ruleId === 'control-plane' && f.facts.component === 'kube-scheduler') scheduler = fingerprintOf(f);
+    if (f.ruleId === 'monitor-blind') {
+      const kinds = typeof f.facts.kinds === 'string' ? f.facts.kinds.split(',') : [];
+      for (const k of kinds) blindKinds.set(k.trim(), fingerprintOf(f));
+    }
+  }
+  const active: Finding[] = [];
+  const muted: Muted[] = [];
+  for (const f of findings) {
+    const node = typeof f.facts.node === 'string' ? f.facts.node : undefined;
+    if (node && notReadyNodes.has(node) && (POD_RULES.has(f.ruleId) || f.object.kind === 'Pod')) {
+      muted.push({ finding: f, by: notReadyNodes.get(node)!, reason: `node ${node} is not ready` });
+      continue;
+    }
+    if (
+      scheduler &&
+      (SCHEDULING_RULES.has(f.ruleId) ||
+        (f.ruleId === 'deployment-replicas' && f.facts.verdict === 'blocked-by-scheduling'))
+    ) {
+      muted.push({ finding: f, by: scheduler, reason: 'the scheduler is not running' });
+      continue;
+    }
+    if (f.ruleId !== 'monitor-blind' && blindKinds.size > 0) {
+      const blind = ctx.inputsOf(f.ruleId).find((k) => blindKinds.has(k));
+      if (blind) {
+        muted.push({ finding: f, by: blindKinds.get(blind)!, reason: `the ${blind} watch is not current` });
+        continue;
+      }
+    }
+    active.push(f);
+  }
+  return { active, muted };
+}
