@@ -3,8 +3,11 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { HealwatchError } from '../domain/index.js';
+import { checkCommand } from './commands/check.js';
+import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { inventoryCommand } from './commands/inventory.js';
+import { rulesCommand } from './commands/rules.js';
 import { simCommand } from './commands/sim.js';
 
 // A larger young generation halves the time a big simulated cluster takes to build (it allocates
@@ -27,6 +30,9 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(demoCommand());
   program.addCommand(inventoryCommand());
+  program.addCommand(checkCommand());
+  program.addCommand(rulesCommand());
+  program.addCommand(configCommand());
   program.addCommand(simCommand());
   for (const c of program.commands) {
     c.exitOverride();
@@ -35,25 +41,29 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; exit code 2 for usage errors, 1 for other failures. */
+/**
+ * Runs the CLI; exit code 2 for usage errors, 1 for other failures — except `check`, whose 1 and 2 mean
+ * Notices and Alerts, so its own failures exit 3.
+ */
 export async function main(argv: string[]): Promise<void> {
+  const failure = (code: number): number => (argv[2] === 'check' && code !== 0 ? 3 : code);
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit 0; usage errors were already printed by commander.
-      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      process.exitCode = failure(error.exitCode === 0 ? 0 : 2);
       return;
     }
     if (error instanceof HealwatchError) {
       process.stderr.write(`healwatch: ${error.message} [${error.code}]\n`);
-      process.exitCode = error.exitCode;
+      process.exitCode = failure(error.exitCode);
       return;
     }
     process.stderr.write(
       `healwatch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
-    process.exitCode = 1;
+    process.exitCode = failure(1);
   }
 }
 

@@ -59,3 +59,4 @@ export type {
   ProbeErrorKind,
   Stamped,
 } from './probes/results.js';
+export { fetchLogTail } from './logs.js';

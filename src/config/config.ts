@@ -59,14 +59,19 @@ function locate(
   lines: LineCounter,
   file: string,
   path: readonly PropertyKey[],
+  isKey = false,
 ): string {
   let node: unknown = doc.contents;
   let found: YamlNode | undefined;
-  for (const key of path) {
+  for (const [i, key] of path.entries()) {
     if (!isMap(node)) break;
     const pair = node.items.find((p) => String((p.key as { value?: unknown }).value) === String(key));
     if (!pair) break;
-    found = (pair.value as YamlNode | null) ?? (pair.key as YamlNode);
+    // An unknown name is reported where the name is written, a bad value where the value is.
+    found =
+      isKey && i === path.length - 1
+        ? (pair.key as YamlNode)
+        : ((pair.value as YamlNode | null) ?? (pair.key as YamlNode));
     node = pair.value;
   }
   const offset = (found ?? doc.contents)?.range?.[0];
@@ -83,13 +88,13 @@ function invalid(where: string, field: string, message: string): HealwatchError 
  */
 function resolveRules(
   rules: Record<string, Record<string, unknown>>,
-  where: (path: readonly PropertyKey[]) => string,
+  where: (path: readonly PropertyKey[], isKey?: boolean) => string,
   catalog: readonly AnyRule[],
 ): ConfiguredRule[] {
   for (const id of Object.keys(rules)) {
     if (!catalog.some((r) => r.id === id)) {
       throw invalid(
-        where(['rules', id]),
+        where(['rules', id], true),
         `rules.${id}`,
         `unknown rule; rules: ${catalog.map((r) => r.id).join(', ')}`,
       );
@@ -129,7 +134,10 @@ function resolveRules(
           ? `unknown option ${issue.keys.map((k) => `"${k}"`).join(', ')}`
           : issue.message;
       throw invalid(
-        where(issue.code === 'unrecognized_keys' ? ['rules', rule.id, issue.keys[0]!] : path),
+        where(
+          issue.code === 'unrecognized_keys' ? ['rules', rule.id, issue.keys[0]!] : path,
+          issue.code === 'unrecognized_keys',
+        ),
         path.join('.'),
         message,
       );
@@ -165,7 +173,8 @@ export function parseConfig(
       `${file}:${e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line}: invalid YAML: ${e.message.split('\n')[0]}`,
     );
   }
-  const where = (path: readonly PropertyKey[]): string => locate(doc, lines, file, path);
+  const where = (path: readonly PropertyKey[], isKey = false): string =>
+    locate(doc, lines, file, path, isKey);
   const data: unknown = doc.toJSON() ?? {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw invalid(file, '(top level)', 'the configuration must be a mapping');

@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AlertTracker } from '../src/alerts/tracker.js';
+import { inhibit } from '../src/alerts/inhibit.js';
+import type { Finding, Level } from '../src/domain/index.js';
+
+const finding = (
+  ruleId: string,
+  name: string,
+  level: Level = 'notice',
+  extra: Partial<Finding> = {},
+): Finding => ({
+  ruleId,
+  level,
+  object: { kind: 'Deployment', namespace: 'shop', name },
+  title: `${name} broken`,
+  loop: 'loop',
+  message: 'message',
+  evidence: [],
+  nextSteps: [],
+  facts: {},
+  ...extra,
+});
+
+test("pending for the rule's for, then firing; counted from the object's own since", () => {
+  const tracker = new AlertTracker({ forMs: () => 120_000, resolveAfterMs: 0 });
+  assert.deepEqual(tracker.update([finding('crashloop', 'cart')], 0), []);
+  assert.equal(tracker.active()[0]!.state, 'pending');
+  assert.deepEqual(tracker.update([finding('crashloop', 'cart')], 119_000), []);
+  const fired = tracker.update([finding('crashloop', 'cart')], 120_000);
+  assert.deepEqual(
+    fired.map((t) => t.type),
+    ['firing'],
+  );
+  // A problem the objects say began long ago fires at its first sighting.
+  const old = tracker.update(
+    [finding('crashloop', 'cart'), finding('crashloop', 'api', 'notice', { since: -600_000 })],
+    130_000,
+  );
+  assert.deepEqual(
+    old.map((t) => `${t.type}:${t.alert.finding.object.name}`),
+    ['firing:api'],
+  );
+});
+
+test('a level change is the same alert escalating, not a second alert', () => {
+  const tracker = new AlertTracker({ forMs: () => 0, resolveAfterMs: 0 });
+  tracker.update([finding('certificate-expiry', 'x', 'notice')], 0);
+  const t = tracker.update([finding('certificate-expiry', 'x', 'alert')], 60_000);
+  assert.deepEqual(
+    t.map((x) => `${x.type}:${x.previousLevel}->${x.alert.level}`),
+    ['escalated:notice->alert'],
+  );
+  assert.equal(tracker.active().length, 1);
+  assert.deepEqual(
+    tracker.active()[0]!.levelHistory.map((h) => h.level),
+    ['notice', 'alert'],
+  );
+});
+
+test('resolution waits for a quiet period, longer for a flapping alert; a pending alert that vanishes just goes', () => {
+  const tracker = new AlertTracker({ forMs: () => 0, resolveAfterMs: 60_000, maxFlapFactor: 8 });
+  tracker.update([finding('r', 'a')], 0);
+  assert.deepEqual(tracker.update([], 30_000), [], 'not resolved within the quiet period');
+  assert.deepEqual(
+    tracker.update([finding('r', 'a')], 45_000),
+    [],
+    'back within the quiet period: still the same firing alert',
+  );
+  assert.deepEqual(tracker.update([], 60_000), []);
+  assert.deepEqual(
+    tracker.update([], 120_000).map((t) => t.type),
+    ['resolved'],
+  );
+  // It comes back within an hour: a flap; now it needs twice the quiet period.
+  assert.deepEqual(
+    tracker.update([finding('r', 'a')], 130_000).map((t) => t.type),
+    ['firing'],
+  );
+  assert.equal(tracker.active()[0]!.flaps, 1);
+  assert.deepEqual(tracker.update([], 140_000), []);
+  assert.deepEqual(tracker.update([], 200_000), [], 'one quiet period is not enough after a flap');
+  assert.deepEqual(
+    tracker.update([], 260_000).map((t) => t.type),
+    ['resolved'],
+  );
+  const slow = new AlertTracker({ forMs: () => 600_000, resolveAfterMs: 0 });
+  slow.update([finding('r', 'b')], 0);
+  assert.deepEqual(slow.update([], 1000), [], 'a pending alert resolves silently');
+  assert.equal(slow.active().length, 0);
+});
+
+test('inhibition: a NotReady node mutes the pod findings on it; a stopped scheduler mutes Pending pods; blindness mutes what it cannot judge', () => {
+  const nodeDown = {
+    ...finding('node-not-ready', 'sim-worker2'),
+    object: { kind: 'Node', name: 'sim-worker2' },
+  };
+  const onNode = finding('crashloop', 'cart', 'notice', { facts: { node: 'sim-worker2' } });
+  const elsewhere = finding('crashloop', 'api', 'notice', { facts: { node: 'sim-worker3' } });
+  let r = inhibit([nodeDown, onNode, elsewhere], { inputsOf: () => [] });
+  assert.deepEqual(
+    r.active.map((f) => f.object.name),
+    ['sim-worker2', 'api'],
+  );
+  assert.equal(r.muted[0]!.reason, 'node sim-worker2 is not ready');
+  const scheduler = {
+    ...finding('control-plane', 'kube-scheduler', 'alert'),
+    facts: { component: 'kube-scheduler' },
+  };
+  const pending = finding('pods-unschedulable', 'web');
+  const blocked = finding('deployment-replicas', 'web', 'alert', {
+    facts: { verdict: 'blocked-by-scheduling' },
+  });
+  const image = finding('deployment-replicas', 'img', 'alert', { facts: { verdict: 'blocked-by-image' } });
+  r = inhibit([scheduler, pending, blocked, image], { inputsOf: () => [] });
+  assert.deepEqual(
+    r.active.map((f) => f.object.name),
+    ['kube-scheduler', 'img'],
+  );
+  const blind = { ...finding('monitor-blind', 'healwatch', 'alert'), facts: { kinds: 'Pod,Event' } };
+  r = inhibit([blind, onNode, finding('node-filesystem', 'n')], {
+    inputsOf: (id) => (id === 'crashloop' ? ['Pod'] : ['Node']),
+  });
+  assert.deepEqual(
+    r.active.map((f) => f.ruleId),
+    ['monitor-blind', 'node-filesystem'],
+  );
+});
