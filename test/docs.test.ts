@@ -35,3 +35,12 @@ test('the CLI options in docs/simulator.md exist in `healwatch sim --help`', asy
   for (const o of options)
     assert.ok(help.includes(o), `${o} is documented but not an option of healwatch sim`);
 });
+
+test('docs/rules.md is generated from the rule registry and up to date', async () => {
+  const { rulesDoc } = await import('../scripts/rules-doc.js');
+  assert.equal(
+    read('docs/rules.md'),
+    rulesDoc(),
+    'docs/rules.md is stale: run `node --import tsx scripts/rules-doc.ts`',
+  );
+});

@@ -1,0 +1,4 @@
+import type { AnyRule } from '../rule.js';
+
+/** The built-in rules of this group, in catalog order (one folder per rule, one line here). */
+export const USAGE_RULES: readonly AnyRule[] = [];
