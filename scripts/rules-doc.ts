@@ -32,6 +32,8 @@ export function rulesDoc(): string {
       `- **Why:** ${r.rationale}`,
       `- **Re-evaluated on:** ${r.inputs.join(', ') || 'every tick'}`,
     );
+    if (r.needsHistory)
+      out.push(`- **Needs history** (not judged by a one-shot \`healwatch check\`): ${r.needsHistory}`);
     const options = Object.entries(defaults);
     if (options.length > 0)
       out.push(

@@ -126,3 +126,46 @@ test('inhibition: a NotReady node mutes the pod findings on it; a stopped schedu
     ['monitor-blind', 'node-filesystem'],
   );
 });
+
+test("inhibition: a workload's availability verdict mutes the pod symptoms of that workload only", () => {
+  const verdict = finding('deployment-replicas', 'cart', 'alert', { facts: { verdict: 'replicas-lost' } });
+  const symptoms = ['crashloop', 'oom-killed', 'image-pull', 'restart-spike'].map((id) =>
+    finding(id, 'cart'),
+  );
+  const other = finding('crashloop', 'api');
+  const skew = finding('placement-skew', 'cart');
+  const r = inhibit([...symptoms, verdict, other, skew], { inputsOf: () => [] });
+  assert.deepEqual(
+    r.active.map((f) => `${f.ruleId}:${f.object.name}`),
+    ['deployment-replicas:cart', 'crashloop:api', 'placement-skew:cart'],
+  );
+  assert.equal(r.muted.length, 4);
+  assert.ok(r.muted.every((m) => m.by === 'deployment-replicas|Deployment/shop/cart'));
+  assert.match(r.muted[0]!.reason, /deployment-replicas reports Deployment\/shop\/cart as a whole/);
+});
+
+test('inhibition: stuck capacity mutes the workloads it blocks; a stopped controller manager the lost replicas', () => {
+  const capacity = finding('capacity-stuck', 'capacity', 'alert');
+  const blocked = finding('deployment-replicas', 'train', 'alert', {
+    facts: { verdict: 'blocked-by-scheduling' },
+  });
+  const pending = finding('pods-unschedulable', 'train');
+  const crashing = finding('deployment-replicas', 'cart', 'alert', {
+    facts: { verdict: 'new-revision-crash-looping' },
+  });
+  let r = inhibit([capacity, blocked, pending, crashing], { inputsOf: () => [] });
+  assert.deepEqual(
+    r.active.map((f) => `${f.ruleId}:${f.object.name}`),
+    ['capacity-stuck:capacity', 'deployment-replicas:cart'],
+  );
+  const kcm = {
+    ...finding('control-plane', 'kcm', 'alert'),
+    facts: { component: 'kube-controller-manager' },
+  };
+  const lost = finding('statefulset-replicas', 'db', 'alert', { facts: { verdict: 'replicas-lost' } });
+  r = inhibit([kcm, lost, crashing], { inputsOf: () => [] });
+  assert.deepEqual(
+    r.active.map((f) => `${f.ruleId}:${f.object.name}`),
+    ['control-plane:kcm', 'deployment-replicas:cart'],
+  );
+});

@@ -57,23 +57,55 @@ test('healwatch check: the healthy demo cluster has nothing at Notice or above a
   });
 });
 
-test('healwatch check: a crash loop that began 20 minutes ago is a Notice with its evidence, exit 1; --level alert exits 0', async () => {
+test('healwatch check: a Deployment whose pods all crash-loop since 20 minutes is one Alert with the crash evidence and log lines, exit 2', async () => {
   await withSim(async (sim, kubeconfig) => {
     sim.faults.start({ name: 'crashloop', target: 'shop/cart', since: '20m' });
     const r = await run(['check', '--kubeconfig', kubeconfig]);
-    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /^NOTICES \(\d+\)$/m);
-    assert.match(r.stdout, /\[NOTICE\] Deployment shop\/cart: 2 pods in CrashLoopBackOff/);
-    assert.match(r.stdout, /loop: the kubelet restarts a crashing container/);
+    assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /^ALERTS \(1\)$/m);
+    assert.match(r.stdout, /\[ALERT\] Deployment shop\/cart: 0 of 2 replicas available/);
+    assert.match(
+      r.stdout,
+      /loop: the Deployment and ReplicaSet controllers keep the desired number of replicas/,
+    );
     assert.match(r.stdout, /Warning BackOff \(x\d+ over \d+m\)/);
     assert.match(
       r.stdout,
       /cart-[a-z0-9]+-[a-z0-9]+\/cart: .*failed to connect to database/,
       'the last log lines of the crashed container',
     );
-    assert.match(r.stdout, /- kubectl logs -n shop cart-\S+ -c cart --previous/);
+    assert.doesNotMatch(
+      r.stdout,
+      /\[NOTICE\] Deployment shop\/cart/,
+      'the crash loop is part of the verdict, not a second finding',
+    );
+    assert.match(r.stdout, /muted.*crashloop.*shop\/cart|crashloop.*Deployment\/shop\/cart.*muted/is);
+    const json = await run(['check', '--kubeconfig', kubeconfig, '-o', 'json']);
+    const report = JSON.parse(json.stdout) as {
+      firing: { ruleId: string; level: string; facts: Record<string, unknown> }[];
+      muted: { finding: { ruleId: string }; reason: string }[];
+    };
+    const verdict = report.firing.find((f) => f.ruleId === 'deployment-replicas');
+    assert.equal(verdict?.level, 'alert');
+    assert.equal(verdict?.facts.cause, 'crash');
+    assert.ok(
+      report.muted.some(
+        (m) => m.finding.ruleId === 'crashloop' && /reports Deployment\/shop\/cart as a whole/.test(m.reason),
+      ),
+    );
+  });
+});
+
+test('healwatch check: certificates expiring in 20 days are Notices, exit 1; --level alert exits 0', async () => {
+  await withSim(async (sim, kubeconfig) => {
+    sim.faults.start({ name: 'cert-expiry', target: '20' });
+    const r = await run(['check', '--kubeconfig', kubeconfig]);
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /^NOTICES \(\d+\)$/m);
+    assert.doesNotMatch(r.stdout, /^ALERTS/m);
+    assert.match(r.stdout, /\[NOTICE\] .*certificate/i);
     const alertOnly = await run(['check', '--kubeconfig', kubeconfig, '--level', 'alert']);
-    assert.equal(alertOnly.code, 0);
+    assert.equal(alertOnly.code, 0, alertOnly.stdout);
   });
 });
 

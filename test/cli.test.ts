@@ -4,6 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultVersion } from '../src/sim/scenario/builtin.js';
+
+/** What the demo's /version reports today. */
+const DEMO_VERSION = defaultVersion('kubeadm');
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -142,7 +146,7 @@ describe('a running `healwatch sim`', () => {
     const healed = await run(['sim', 'heal'], env);
     assert.equal(healed.code, 0);
     const after = (await (await fetch(`${url}/version`)).json()) as { gitVersion: string };
-    assert.equal(after.gitVersion, 'v1.32.2');
+    assert.equal(after.gitVersion, DEMO_VERSION);
   });
 
   test('unknown faults and bad targets are refused with what exists', async () => {

@@ -5,6 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator } from '../src/sim/index.js';
+import { defaultVersion } from '../src/sim/scenario/builtin.js';
+
+/** What the demo's /version reports today. */
+const DEMO_VERSION = defaultVersion('kubeadm');
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -50,10 +54,16 @@ test('healwatch inventory prints the demo cluster: control plane, nodes, compone
     writeFileSync(kubeconfig, sim.kubeconfig());
     const text = await run(['inventory', '--kubeconfig', kubeconfig]);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^Version\s+v1\.32\.2$/m);
+    assert.match(text.stdout, new RegExp(`^Version\\s+${DEMO_VERSION}$`, 'm'));
     assert.match(text.stdout, /^Platform\s+self-managed/m);
     assert.match(text.stdout, /^kube-scheduler\s+static-pod\s+Healthy\s+sim-control-plane_/m);
-    assert.match(text.stdout, /^sim-worker2\s+Ready\s+<none>\s+v1\.32\.2\s+sim-zone-b/m);
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `^sim-worker2\\s+Ready\\s+<none>\\s+${DEMO_VERSION.replaceAll('.', '\\.')}\\s+sim-zone-b`,
+        'm',
+      ),
+    );
     assert.match(text.stdout, /^kube-system\s+Deployment\s+coredns\s+coredns\s+2\s+2\s+Healthy/m);
     assert.match(text.stdout, /^logging\s+DaemonSet\s+fluent-bit\s+log-agent\s+5\s+5\s+Healthy/m);
     const json = await run(['inventory', '--kubeconfig', kubeconfig, '-o', 'json']);
@@ -69,7 +79,7 @@ test('healwatch inventory prints the demo cluster: control plane, nodes, compone
       ],
     );
     assert.equal(inv.nodes.length, 5);
-    assert.ok(inv.nodes.every((n) => n.status === 'Ready' && n.kubeletVersion === 'v1.32.2'));
+    assert.ok(inv.nodes.every((n) => n.status === 'Ready' && n.kubeletVersion === DEMO_VERSION));
     const names = inv.workloads.map((w) => `${w.namespace}/${w.name}`);
     for (const n of [
       'kube-system/kube-proxy',

@@ -23,7 +23,8 @@ let cartPods: string[] = [];
 before(async () => {
   if (skip) return;
   // A manual clock makes the crash loop deterministic; a short watch cap bounds `kubectl get -w`.
-  sim = await startSimulator({ clock: 'manual', maxWatchSeconds: 3 });
+  // Pinned: these tests run kubectl 1.32 against a server of the same minor (the default follows the date).
+  sim = await startSimulator({ clock: 'manual', maxWatchSeconds: 3, version: 'v1.32.2' });
   sim.faults.start({ name: 'crashloop', target: 'shop/cart' });
   sim.advance(5 * 60_000);
   kubectl = new KubectlSession(sim.kubeconfig());
@@ -443,7 +444,7 @@ test(
   'drain cordons the node and deletes its pods (typed-client protobuf DeleteOptions)',
   { skip, ...TIMEOUT },
   async () => {
-    const other = await startSimulator({ clock: 'manual' });
+    const other = await startSimulator({ clock: 'manual', version: 'v1.32.2' });
     const session = new KubectlSession(other.kubeconfig());
     // drain polls until the pods are gone, so simulated time has to move while it runs.
     const clock = setInterval(() => other.advance(5_000), 100);
@@ -487,7 +488,7 @@ test(
   { skip, ...TIMEOUT },
   async () => {
     const token = 'fidelity-token';
-    const secure = await startSimulator({ clock: 'manual', tls: true, token });
+    const secure = await startSimulator({ clock: 'manual', tls: true, token, version: 'v1.32.2' });
     const good = new KubectlSession(secure.kubeconfig());
     const bad = new KubectlSession(secure.kubeconfig({ token: 'wrong-token' }));
     try {

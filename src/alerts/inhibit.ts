@@ -1,4 +1,4 @@
-import { fingerprintOf, type Finding } from '../domain/index.js';
+import { fingerprintOf, refText, type Finding } from '../domain/index.js';
 
 /** A finding held back because a deeper cause explains it. */
 export interface Muted {
@@ -16,13 +16,27 @@ export interface InhibitionContext {
 
 /** Rules whose findings are about pods and say which node they run on (`facts.node`). */
 const POD_RULES = new Set(['crashloop', 'oom-killed', 'image-pull', 'restart-spike', 'placement-skew']);
+/** Rules that give one availability verdict per workload; their finding includes the pods' evidence. */
+const WORKLOAD_VERDICT_RULES = new Set([
+  'deployment-replicas',
+  'statefulset-replicas',
+  'component-unavailable',
+]);
+/** Application replica rules whose `facts.verdict` says why replicas are missing. */
+const REPLICA_RULES = new Set(['deployment-replicas', 'statefulset-replicas']);
+/** Pod-symptom rules a workload verdict on the same workload explains (one finding per broken workload). */
+const SYMPTOM_RULES = new Set(['crashloop', 'oom-killed', 'image-pull', 'restart-spike']);
 /** Findings a stopped scheduler causes. */
 const SCHEDULING_RULES = new Set(['pods-unschedulable', 'capacity-stuck']);
 
 /**
  * Mutes findings a deeper cause explains, so one failure pages once: a NotReady node mutes the pod
  * findings on it; an unhealthy scheduler mutes the Pending pods (and stuck rollouts blocked by
- * scheduling) it causes; a blind monitor mutes what it can no longer judge. The muting finding stays.
+ * scheduling) it causes; a blind monitor mutes what it can no longer judge; a workload's availability
+ * verdict (deployment-replicas, statefulset-replicas, component-unavailable) mutes the pod symptoms of
+ * the same workload (crash loop, OOM kills, image pulls, restart spike), whose evidence it carries;
+ * stuck capacity (capacity-stuck) mutes the workloads blocked by scheduling; a stopped controller
+ * manager mutes the replicas nobody replaces. The muting finding stays.
  */
 export function inhibit(
   findings: readonly Finding[],
@@ -30,11 +44,18 @@ export function inhibit(
 ): { active: Finding[]; muted: Muted[] } {
   const notReadyNodes = new Map<string, string>();
   let scheduler: string | undefined;
+  let controllerManager: string | undefined;
+  let capacity: string | undefined;
   const blindKinds = new Map<string, string>();
+  const verdicts = new Map<string, Finding>();
   for (const f of findings) {
+    if (WORKLOAD_VERDICT_RULES.has(f.ruleId)) verdicts.set(refText(f.object), f);
     if (f.ruleId === 'node-not-ready' && f.object.kind === 'Node')
       notReadyNodes.set(f.object.name, fingerprintOf(f));
     if (f.ruleId === 'control-plane' && f.facts.component === 'kube-scheduler') scheduler = fingerprintOf(f);
+    if (f.ruleId === 'control-plane' && f.facts.component === 'kube-controller-manager')
+      controllerManager = fingerprintOf(f);
+    if (f.ruleId === 'capacity-stuck') capacity = fingerprintOf(f);
     if (f.ruleId === 'monitor-blind') {
       const kinds = typeof f.facts.kinds === 'string' ? f.facts.kinds.split(',') : [];
       for (const k of kinds) blindKinds.set(k.trim(), fingerprintOf(f));
@@ -54,6 +75,33 @@ export function inhibit(
         (f.ruleId === 'deployment-replicas' && f.facts.verdict === 'blocked-by-scheduling'))
     ) {
       muted.push({ finding: f, by: scheduler, reason: 'the scheduler is not running' });
+      continue;
+    }
+    const replicaVerdict = REPLICA_RULES.has(f.ruleId) ? f.facts.verdict : undefined;
+    if (
+      capacity &&
+      (f.ruleId === 'pods-unschedulable' ||
+        replicaVerdict === 'blocked-by-scheduling' ||
+        replicaVerdict === 'capacity-not-healing')
+    ) {
+      muted.push({ finding: f, by: capacity, reason: 'the cluster cannot add the capacity it needs' });
+      continue;
+    }
+    if (controllerManager && replicaVerdict === 'replicas-lost') {
+      muted.push({
+        finding: f,
+        by: controllerManager,
+        reason: 'the controller manager is not running: nothing creates replacement pods',
+      });
+      continue;
+    }
+    const verdict = SYMPTOM_RULES.has(f.ruleId) ? verdicts.get(refText(f.object)) : undefined;
+    if (verdict) {
+      muted.push({
+        finding: f,
+        by: fingerprintOf(verdict),
+        reason: `${verdict.ruleId} reports ${refText(f.object)} as a whole (${verdict.title})`,
+      });
       continue;
     }
     if (f.ruleId !== 'monitor-blind' && blindKinds.size > 0) {

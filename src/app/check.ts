@@ -28,6 +28,8 @@ export interface CheckReport {
    * (`since`), or, where the objects tell no time, from their current state alone.
    */
   judgedFromState: string[];
+  /** What a one-shot check could not judge for lack of history (rule id and what it needs). */
+  needsHistory: { ruleId: string; needs: string }[];
   errors: { ruleId: string; message: string }[];
   /** Watches and probes that were not healthy (what the check could not see). */
   blind: string[];
@@ -115,6 +117,9 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       pending,
       muted,
       judgedFromState: [...judged].sort(),
+      needsHistory: options.config.rules
+        .filter((r) => r.common.level !== 'off' && r.rule.needsHistory !== undefined)
+        .map((r) => ({ ruleId: r.rule.id, needs: r.rule.needsHistory! })),
       errors: evaluation.errors,
       blind,
     };

@@ -34,7 +34,9 @@ export {
 export { detectPlatform, type PlatformInfo, type PlatformName, type Visibility } from './platform.js';
 export { DEFAULT_PROBER_OPTIONS, Prober, type ProberOptions } from './probes/prober.js';
 export type {
+  ApiserverMetricsResult,
   CertificateInfo,
+  DeprecatedApiUse,
   HealthEndpointResult,
   MetricsResult,
   NodeSummary,

@@ -57,6 +57,11 @@ export interface Rule<O = unknown> {
   readonly defaultLevel: Level;
   /** Default `for` (ms): how long a finding must persist before it fires. */
   readonly defaultForMs: number;
+  /**
+   * What this rule can only judge from its own remembered samples (a baseline, a fill rate), so a
+   * one-shot `healwatch check`, which has no history, cannot: said in the check's report.
+   */
+  readonly needsHistory?: string;
   /** The record kinds whose changes make it re-evaluate (it also runs on every tick). */
   readonly inputs: readonly RecordKind[];
   /** Its own options with defaults (thresholds); validated from the config file. */

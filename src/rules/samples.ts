@@ -19,6 +19,8 @@ export interface Samples {
  */
 export class SampleStore implements Samples {
   private readonly data = new Map<string, Sample[]>();
+  /** When the newest sample's slot began, per key. */
+  private readonly slots = new Map<string, number>();
 
   constructor(
     readonly resolutionMs = 60_000,
@@ -31,14 +33,23 @@ export class SampleStore implements Samples {
       if (!Number.isFinite(value)) continue;
       let series = this.data.get(key);
       if (!series) this.data.set(key, (series = []));
-      const last = series[series.length - 1];
-      if (last && at - last.at < this.resolutionMs) series[series.length - 1] = { at: last.at, value };
-      else series.push({ at, value });
+      // Within a slot the newest value replaces the last sample, with its own time: keeping the
+      // slot's start time with a later value would bias fitted rates (fill forecasts) upwards.
+      const slot = this.slots.get(key);
+      if (series.length > 0 && slot !== undefined && at - slot < this.resolutionMs)
+        series[series.length - 1] = { at, value };
+      else {
+        series.push({ at, value });
+        this.slots.set(key, at);
+      }
       while (series.length > 0 && series[0]!.at < at - this.retentionMs) series.shift();
     }
     for (const [key, series] of this.data) {
       const last = series[series.length - 1];
-      if (!last || last.at < at - this.retentionMs) this.data.delete(key);
+      if (!last || last.at < at - this.retentionMs) {
+        this.data.delete(key);
+        this.slots.delete(key);
+      }
     }
   }
 

@@ -48,7 +48,7 @@ export interface SimulatorOptions {
   speed?: number;
   /** Seed for names, UIDs and behaviour (default `healwatch`). */
   seed?: string;
-  /** `/version` gitVersion (default per platform, v1.32.x). */
+  /** `/version` gitVersion (default per platform: the minor before the newest at the start time). */
   version?: string;
   /** `real`: the clock follows real time × speed; `manual`: only `advance()` moves it (tests). */
   clock?: 'real' | 'manual';
@@ -100,7 +100,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     seed: options.seed ?? 'healwatch',
     startTime: now - 30 * 86_400_000,
     speed: options.speed ?? scenario.speed ?? 1,
-    version: options.version ?? scenario.version ?? defaultVersion(platform),
+    version: options.version ?? scenario.version ?? defaultVersion(platform, now),
     platform,
     historySize: options.historySize ?? 10_000,
   });

@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { Connection } from '../../src/cluster/index.js';
 import { HealwatchError } from '../../src/domain/index.js';
 import { startSimulator } from '../../src/sim/index.js';
+import { defaultVersion } from '../../src/sim/scenario/builtin.js';
+
+/** What the demo's /version reports today. */
+const DEMO_VERSION = defaultVersion('kubeadm');
 
 function withDir(fn: (dir: string) => Promise<void> | void): () => Promise<void> {
   return async () => {
@@ -48,7 +52,7 @@ test(
       const ok = Connection.load({ kubeconfig: file, context: 'healwatch-sim' });
       assert.equal(ok.server.href, `${sim.url}/`);
       const version = await ok.getJson<{ gitVersion: string }>('/version');
-      assert.equal(version.body.gitVersion, 'v1.32.2');
+      assert.equal(version.body.gitVersion, DEMO_VERSION);
       ok.close();
       writeFileSync(file, sim.kubeconfig().replace(sim.url, 'ftp://example.invalid'));
       assert.throws(() => Connection.load({ kubeconfig: file }), invalid(/server must be http\(s\)/));

@@ -19,6 +19,10 @@ import {
   type Pod,
   type Status,
 } from '../helpers/sim.js';
+import { defaultVersion } from '../../src/sim/scenario/builtin.js';
+
+/** What the demo's /version reports today. */
+const DEMO_VERSION = defaultVersion('kubeadm');
 
 interface WatchEvent {
   type: string;
@@ -90,15 +94,15 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'
 test('version VERSION: /version reports it (gitVersion, major, minor) until the fault stops', async (t) => {
   const sim = await startTestSim(t);
   const before = await getJson<Record<string, string>>(sim, '/version');
-  assert.equal(before.gitVersion, 'v1.32.2');
-  assert.equal(before.minor, '32');
+  assert.equal(before.gitVersion, DEMO_VERSION);
+  assert.equal(`v1.${before.minor}.2`, DEMO_VERSION);
   const fault = sim.faults.start({ name: 'version', target: 'v1.29.4' });
   const old = await getJson<Record<string, string>>(sim, '/version');
   assert.equal(old.gitVersion, 'v1.29.4');
   assert.equal(old.major, '1');
   assert.equal(old.minor, '29');
   sim.faults.stop(fault.id);
-  assert.equal((await getJson<Record<string, string>>(sim, '/version')).gitVersion, 'v1.32.2');
+  assert.equal((await getJson<Record<string, string>>(sim, '/version')).gitVersion, DEMO_VERSION);
   assert.throws(() => sim.faults.start({ name: 'version', target: '1.29' }), {
     message: 'VERSION must look like v1.29.4, got "1.29"',
   });

@@ -18,6 +18,10 @@ import {
   waitFor,
 } from '../helpers/sim.js';
 import type { CoreEvent } from '../../src/sim/model.js';
+import { defaultVersion } from '../../src/sim/scenario/builtin.js';
+
+/** What the demo's /version reports today. */
+const DEMO_VERSION = defaultVersion('kubeadm');
 
 const CATALOG = [
   'scheduler-down',
@@ -26,6 +30,7 @@ const CATALOG = [
   'addon-crash',
   'node-notready',
   'disk-fill',
+  'pvc-fill',
   'log-agent-errors',
   'oom',
   'crashloop',
@@ -34,10 +39,12 @@ const CATALOG = [
   'skew',
   'capacity-exhausted',
   'autoscaler-down',
+  'cronjob-fail',
   'rollout',
   'rollout-stuck',
   'version',
   'cert-expiry',
+  'deprecated-api',
   'api-down',
   'api-slow',
   'api-429',
@@ -146,7 +153,7 @@ test('a fault with a duration ends by itself in simulated time; DELETE stops one
   assert.equal((await getJson<{ gitVersion: string }>(sim, '/version')).gitVersion, 'v1.28.15');
   const deleted = await request(sim, 'DELETE', `/sim/v1/faults/${version.id}`);
   assert.equal(deleted.status, 200);
-  assert.equal((await getJson<{ gitVersion: string }>(sim, '/version')).gitVersion, 'v1.32.2');
+  assert.equal((await getJson<{ gitVersion: string }>(sim, '/version')).gitVersion, DEMO_VERSION);
 });
 
 test('heal: ends every active fault and the cluster heals itself', async (t) => {
@@ -175,7 +182,7 @@ test('heal: ends every active fault and the cluster heals itself', async (t) => 
   assert.deepEqual(healed.body, { healed: true });
   assert.deepEqual(await active(sim), []);
   assert.equal((await request(sim, 'GET', '/api/v1/pods')).status, 200);
-  assert.equal((await getJson<{ gitVersion: string }>(sim, '/version')).gitVersion, 'v1.32.2');
+  assert.equal((await getJson<{ gitVersion: string }>(sim, '/version')).gitVersion, DEMO_VERSION);
   assert.equal((await request(sim, 'GET', '/readyz')).status, 200);
   await waitFor(
     sim,

@@ -4,7 +4,9 @@ import { refText } from '../../src/domain/index.js';
 import { startJudged } from '../helpers/judge.js';
 
 test('crashloop: the crashloop fault on shop/cart fires one Notice for the Deployment, with its evidence', async (t) => {
-  const j = await startJudged(t);
+  // The fault hits every replica, so the deployment-replicas Alert would fold this symptom in (see
+  // test/check-faults.test.ts); off here to judge the symptom rule itself.
+  const j = await startJudged(t, { config: 'rules:\n  deployment-replicas: { level: off }\n' });
   assert.deepEqual(
     (await j.evaluate()).findings.filter((f) => f.ruleId === 'crashloop'),
     [],

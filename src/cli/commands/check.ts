@@ -73,6 +73,12 @@ export function renderCheck(report: CheckReport, level: Level): string {
       `A one-shot check cannot watch how long a problem lasts, so these rules' "for" was judged from the objects' own times (first events, condition transitions), or from their current state where the objects tell no time: ${report.judgedFromState.join(', ')}.`,
     );
   }
+  if (report.needsHistory.length > 0) {
+    out.push(
+      '',
+      `Needs history a one-shot check does not have (a running monitor judges these): ${report.needsHistory.map((h) => `${h.ruleId} (${h.needs})`).join('; ')}.`,
+    );
+  }
   for (const b of report.blind) out.push(`not observed: ${b}`);
   for (const e of report.errors) out.push(`rule ${e.ruleId} failed: ${e.message}`);
   return `${out.join('\n')}\n`;

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Connection } from '../connection.js';
 import type { ClusterView } from '../view.js';
 import { probeHealthEndpoint, probeMetrics, probeVersion } from './api-probes.js';
+import { probeApiserverMetrics } from './apiserver-metrics.js';
 import { probeKubeconfigCertificate, probeServingCertificate } from './certificates.js';
 import { probeKubeletCertificates, probeNodeSummary } from './node-probes.js';
 import { ProbeError, toProbeError } from './probe-error.js';
@@ -20,6 +21,8 @@ export interface ProberOptions {
   kubeletCertificatesMs: number;
   /** The API serving certificate and the kubeconfig's client certificate. */
   certificatesMs: number;
+  /** The API server's own `/metrics` (deprecated APIs requested): large, and changes slowly. */
+  apiserverMetricsMs: number;
   /** Node requests in flight at once (a 5,000-node cluster is probed a few nodes at a time). */
   nodeConcurrency: number;
   /**
@@ -45,6 +48,7 @@ export const DEFAULT_PROBER_OPTIONS: ProberOptions = {
   summaryMs: 60_000,
   kubeletCertificatesMs: 30 * 60_000,
   certificatesMs: 10 * 60_000,
+  apiserverMetricsMs: 5 * 60_000,
   nodeConcurrency: 8,
   nodeSpread: 0.5,
   timeoutMs: 10_000,
@@ -62,6 +66,7 @@ export const PROBE_NAMES = [
   'summary',
   'kubelet-certificates',
   'certificates',
+  'apiserver-metrics',
 ] as const;
 
 /** A probe is named by one of `PROBE_NAMES`. */
@@ -133,6 +138,8 @@ export class Prober {
         return o.kubeletCertificatesMs;
       case 'certificates':
         return o.certificatesMs;
+      case 'apiserver-metrics':
+        return o.apiserverMetricsMs;
     }
   }
 
@@ -151,6 +158,8 @@ export class Prober {
         return this.kubeletCertificates(pace);
       case 'certificates':
         return this.certificates();
+      case 'apiserver-metrics':
+        return this.apiserverMetrics();
     }
   }
 
@@ -257,6 +266,22 @@ export class Prober {
     if (!result.isAvailable)
       throw new ProbeError(result.reason ?? 'metrics.k8s.io is not available', 'unavailable');
     return result.malformedItems > 0 ? { note: `${result.malformedItems} malformed item(s) skipped` } : {};
+  }
+
+  /**
+   * The API server's `/metrics`. When it cannot be read the last result is dropped: a rule must not
+   * judge deprecated APIs from a reading it can no longer refresh (403 stays silent, by design).
+   */
+  private async apiserverMetrics(): Promise<RunOutcome> {
+    try {
+      const result = await probeApiserverMetrics(this.context());
+      this.results.apiserverMetrics = result;
+      return result.malformedLines > 0 ? { note: `${result.malformedLines} malformed series skipped` } : {};
+    } catch (error) {
+      const e = toProbeError(error);
+      if (e.kind !== 'failure') this.results.apiserverMetrics = undefined;
+      throw e;
+    }
   }
 
   /**

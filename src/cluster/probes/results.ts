@@ -149,6 +149,25 @@ export interface CertificateInfo extends Stamped {
   verifyError: string | undefined;
 }
 
+/** One deprecated API the API server saw requested (`apiserver_requested_deprecated_apis`). */
+export interface DeprecatedApiUse {
+  /** The API group, empty for the core group. */
+  group: string;
+  version: string;
+  resource: string;
+  subresource: string;
+  /** The release that removes it (`1.25`), if one is planned. */
+  removedRelease: string | undefined;
+}
+
+/** What the API server's own `/metrics` says (only the families the monitor reads). */
+export interface ApiserverMetricsResult extends Stamped {
+  /** Deprecated APIs requested since the API server started (per API server instance behind the endpoint). */
+  deprecatedApis: DeprecatedApiUse[];
+  /** Series of the family that could not be parsed. */
+  malformedLines: number;
+}
+
 /** The health record a new probe starts with. */
 function newHealth(name: string): ProbeHealth {
   return {
@@ -174,6 +193,8 @@ export class ProbeResults {
   readyz: HealthEndpointResult | undefined;
   livez: HealthEndpointResult | undefined;
   metrics: MetricsResult | undefined;
+  /** The API server's `/metrics` (deprecated APIs requested); undefined until read or when not permitted. */
+  apiserverMetrics: ApiserverMetricsResult | undefined;
   /** The last successful summary of every node whose last attempt succeeded. */
   readonly summaries = new Map<string, NodeSummary>();
   /** Why a node's summary could not be read (node unreachable, 503, not permitted, ...). */

@@ -28,6 +28,7 @@ import {
   type CollectionContext,
   type Rendering,
 } from './list-watch.js';
+import { apiserverMetricsText, type DeprecatedApiRequest } from './metrics.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { printerFor } from './printers.js';
 import { decodeDeleteOptions } from './protobuf.js';
@@ -133,6 +134,8 @@ const OPEN_PATHS = ['/version', '/healthz', '/livez', '/readyz'];
 export class ApiServer {
   readonly watches = new WatchRegistry();
   readonly faults: ApiFaults = { isDown: false, slowMs: 0, isThrottling: false };
+  /** Deprecated APIs clients requested: `/metrics` reports them (the `deprecated-api` fault adds one). */
+  readonly deprecatedApis: DeprecatedApiRequest[] = [];
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly log: RequestRecord[] = [];
@@ -300,6 +303,11 @@ export class ApiServer {
     }
     if (path === '/version') {
       this.sendJson(res, 200, this.backend.version());
+      return;
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(apiserverMetricsText(this.backend.version().gitVersion ?? '', this.deprecatedApis));
       return;
     }
     if (path === '/api' || path === '/apis') {

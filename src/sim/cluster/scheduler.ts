@@ -24,7 +24,12 @@ interface PodUsage {
   cpu: number;
   memory: number;
   owner?: string;
+  zone?: string;
 }
+
+const ZONE_LABEL = 'topology.kubernetes.io/zone';
+/** Feasible nodes the bootstrap fast path looks at for one without siblings (bounded for scale). */
+const BOOTSTRAP_CANDIDATES = 16;
 
 /** The requests of a pod: CPU in millicores, memory in bytes. */
 export function podRequests(pod: Pod): { cpu: number; memory: number } {
@@ -53,6 +58,8 @@ export class Scheduler {
   private nodeNames: string[] = [];
   private readonly nodeUsage = new Map<string, NodeUsage>();
   private readonly podUsage = new Map<string, PodUsage>();
+  /** Pods per controlling owner UID per zone, for spreading replicas across zones. */
+  private readonly ownerZones = new Map<string, Map<string, number>>();
   /** Pods of these owners go to the given node when they fit (the skew fault). */
   readonly preferredNode = new Map<string, string>();
 
@@ -117,6 +124,10 @@ export class Scheduler {
         u.pods--;
         if (before.owner) u.owners.set(before.owner, (u.owners.get(before.owner) ?? 1) - 1);
       }
+      if (before.owner && before.zone) {
+        const zones = this.ownerZones.get(before.owner);
+        zones?.set(before.zone, (zones.get(before.zone) ?? 1) - 1);
+      }
       this.podUsage.delete(key);
     }
     const isCounted =
@@ -127,14 +138,32 @@ export class Scheduler {
     if (!isCounted) return;
     const node = pod.spec.nodeName!;
     const r =
-      before && before.node === node ? before : { ...podRequests(pod), node, owner: controllerOf(pod)?.uid };
+      before && before.node === node
+        ? before
+        : {
+            ...podRequests(pod),
+            node,
+            owner: controllerOf(pod)?.uid,
+            zone: this.world.store.get<Node>(R.nodes, undefined, node)?.metadata.labels?.[ZONE_LABEL],
+          };
     let u = this.nodeUsage.get(node);
     if (!u) this.nodeUsage.set(node, (u = { cpu: 0, memory: 0, pods: 0, owners: new Map() }));
     u.cpu += r.cpu;
     u.memory += r.memory;
     u.pods++;
     if (r.owner) u.owners.set(r.owner, (u.owners.get(r.owner) ?? 0) + 1);
-    this.podUsage.set(key, { cpu: r.cpu, memory: r.memory, node, ...(r.owner ? { owner: r.owner } : {}) });
+    if (r.owner && r.zone) {
+      let zones = this.ownerZones.get(r.owner);
+      if (!zones) this.ownerZones.set(r.owner, (zones = new Map<string, number>()));
+      zones.set(r.zone, (zones.get(r.zone) ?? 0) + 1);
+    }
+    this.podUsage.set(key, {
+      cpu: r.cpu,
+      memory: r.memory,
+      node,
+      ...(r.owner ? { owner: r.owner } : {}),
+      ...(r.zone ? { zone: r.zone } : {}),
+    });
   }
 
   /** Why a node cannot take a pod, or undefined when it can. */
@@ -189,21 +218,35 @@ export class Scheduler {
         if (!reasons.some(isResourceShortage)) unresolvable++;
         continue;
       }
-      if (this.world.isBootstrapping) {
-        feasible.push({ node, score: 0 });
-        break;
-      }
       const usage = this.usage(node.metadata.name);
+      const siblings = owner ? (usage.owners.get(owner.uid) ?? 0) : 0;
+      const zone = node.metadata.labels?.[ZONE_LABEL];
+      const zoneSiblings = owner && zone ? (this.ownerZones.get(owner.uid)?.get(zone) ?? 0) : 0;
+      if (this.world.isBootstrapping) {
+        // The fast path takes the first feasible node from a rotating start, but not one that already
+        // runs a replica of the same owner (or, second, one in a zone that does) when another of the
+        // next few will do: the real scheduler's default topology spread keeps replicas apart.
+        feasible.push({ node, score: -(siblings * 2 + zoneSiblings) });
+        if ((siblings === 0 && zoneSiblings === 0) || feasible.length >= BOOTSTRAP_CANDIDATES) break;
+        continue;
+      }
       const freeCpu = 1 - (usage.cpu + want.cpu) / Math.max(1, milliCpu(node.status.allocatable.cpu));
       const freeMem =
         1 - (usage.memory + want.memory) / Math.max(1, parseQuantity(node.status.allocatable.memory));
-      const siblings = owner ? (usage.owners.get(owner.uid) ?? 0) : 0;
-      let score = (freeCpu + freeMem) * 50 - siblings * 100;
+      // Spreading as the default PodTopologySpread constraints do: by node first, then by zone.
+      let score = (freeCpu + freeMem) * 50 - siblings * 100 - zoneSiblings * 60;
       if (owner && this.preferredNode.get(owner.uid) === node.metadata.name) score += 10_000;
       feasible.push({ node, score });
     }
     if (feasible.length === 0) {
       this.fail(pod, nodes.length, rejected, unresolvable);
+      return;
+    }
+    if (this.world.isBootstrapping) {
+      // The first of the best: the rotation order, not the names, decides among equals.
+      let best = feasible[0]!;
+      for (const f of feasible) if (f.score > best.score) best = f;
+      this.bind(pod, best.node);
       return;
     }
     feasible.sort((a, b) => b.score - a.score || (a.node.metadata.name < b.node.metadata.name ? -1 : 1));

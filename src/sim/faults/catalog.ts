@@ -1,4 +1,6 @@
 import type { ApiServer } from '../api/server.js';
+import type { TimerHandle } from '../clock.js';
+import { hashString } from '../random.js';
 import { R } from '../api/resources.js';
 import { generateServingCertificate } from '../api/tls.js';
 import type { Behavior } from '../cluster/behavior.js';
@@ -40,6 +42,16 @@ export interface FaultDefinition {
 }
 
 type Workload = { kind: 'Deployment' | 'DaemonSet' | 'StatefulSet'; object: KObject };
+
+/** The release that removed some well-known deprecated APIs (the `deprecated-api` fault's default). */
+const KNOWN_REMOVALS: Readonly<Record<string, string>> = {
+  'policy/v1beta1/poddisruptionbudgets': '1.25',
+  'policy/v1beta1/podsecuritypolicies': '1.25',
+  'batch/v1beta1/cronjobs': '1.25',
+  'autoscaling/v2beta2/horizontalpodautoscalers': '1.26',
+  'flowcontrol.apiserver.k8s.io/v1beta2/flowschemas': '1.29',
+  'flowcontrol.apiserver.k8s.io/v1beta3/flowschemas': '1.32',
+};
 
 function splitTarget(ctx: FaultContext, target: string, usage: string): [string, string] {
   const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(target);
@@ -159,8 +171,8 @@ function staticPodBehavior(
 }
 
 function nextVersionTag(image: string): string {
-  const m = /^(.*):(\d+)\.(\d+)\.(\d+)$/.exec(image);
-  if (m) return `${m[1]}:${m[2]}.${m[3]}.${Number(m[4]) + 1}`;
+  const m = /^(.*):(v?)(\d+)\.(\d+)\.(\d+)$/.exec(image);
+  if (m) return `${m[1]}:${m[2]}${m[3]}.${m[4]}.${Number(m[5]) + 1}`;
   const base = image.replace(/:[^/:]+$/, '');
   return `${base}:v2`;
 }
@@ -194,6 +206,42 @@ function rolloutRestart(ctx: FaultContext, d: Deployment): void {
       },
     },
   }));
+}
+
+/** The optional growth rate of the fill faults, in percentage points of the capacity per hour. */
+function parsePerHour(ctx: FaultContext, arg: string | undefined): number | undefined {
+  if (arg === undefined) return undefined;
+  const perHour = Number(arg.replace(/%?(\/h)?$/, ''));
+  if (!Number.isFinite(perHour) || perHour <= 0)
+    throw ctx.fail(`PER_HOUR must be a positive number of percentage points per hour, got "${arg}"`);
+  return perHour;
+}
+
+/** The volume fills of the active pvc-fill faults per cluster, keyed `namespace/claim`: used percent at a time. */
+const volumeFills = new WeakMap<Cluster, Map<string, (now: number) => number>>();
+
+/**
+ * Installs (once per cluster) the summary hook that makes a filled claim's volume report the fill:
+ * extra bytes on top of the baseline usage the summary gives every volume.
+ */
+function volumeFillsOf(cluster: Cluster): Map<string, (now: number) => number> {
+  const fills = volumeFills.get(cluster);
+  if (fills) return fills;
+  const active = new Map<string, (now: number) => number>();
+  volumeFills.set(cluster, active);
+  const previous = cluster.volumeFill;
+  cluster.volumeFill = (pod, volume, capacity) => {
+    const claim = (pod.spec.volumes ?? []).find((v) => v.name === volume)?.persistentVolumeClaim?.claimName;
+    const percent = claim ? active.get(`${pod.metadata.namespace}/${claim}`) : undefined;
+    if (!percent) return previous(pod, volume, capacity);
+    return Math.max(0, (capacity * percent(cluster.world.now())) / 100 - capacity * volumeBaseline(claim!));
+  };
+  return active;
+}
+
+/** The share of its capacity the summary reports a claim's volume using by default (see Cluster.summary). */
+function volumeBaseline(claim: string): number {
+  return 0.2 + (hashString(claim) % 500) / 1000;
 }
 
 const LOG_AGENTS = /fluent-bit|fluentd|vector|promtail|datadog|otel|opentelemetry|filebeat/;
@@ -266,8 +314,9 @@ export const FAULTS: readonly FaultDefinition[] = [
   },
   {
     name: 'disk-fill',
-    usage: 'disk-fill NODE [PERCENT]',
-    summary: 'the node filesystem fills to PERCENT (default 92): image GC fails, DiskPressure, evictions',
+    usage: 'disk-fill NODE [PERCENT] [PER_HOUR]',
+    summary:
+      'the node filesystem fills to PERCENT (default 92), at once or growing PER_HOUR points an hour: image GC fails, DiskPressure, evictions',
     target: 'required',
     start: (ctx, target, args) => {
       const kubelet = ctx.cluster.kubelets.get(target!);
@@ -278,15 +327,60 @@ export const FAULTS: readonly FaultDefinition[] = [
       const percent = args[0] === undefined ? 92 : Number(args[0]);
       if (!Number.isFinite(percent) || percent <= 0 || percent > 100)
         throw ctx.fail(`PERCENT must be a number in (0, 100], got "${args[0]}"`);
+      const perHour = parsePerHour(ctx, args[1]);
       const before = kubelet.fillBytes;
       const used = kubelet.fsUsedBytes() - before;
-      kubelet.fillBytes = Math.max(0, (kubelet.fsCapacityBytes * percent) / 100 - used);
+      const fill = Math.max(0, (kubelet.fsCapacityBytes * percent) / 100 - used);
+      let timer: TimerHandle | undefined;
+      if (perHour === undefined) kubelet.fillBytes = fill;
+      else {
+        // A steady fill (a log storm, a runaway emptyDir) for the fill-rate forecast: it grows every
+        // 10 s, as often as the kubelet checks its eviction signals.
+        const world = ctx.cluster.world;
+        const startedAt = world.now();
+        const grow = (): void => {
+          const grown = (kubelet.fsCapacityBytes * perHour * (world.now() - startedAt)) / 100 / 3_600_000;
+          kubelet.fillBytes = Math.max(before, Math.min(fill, before + grown));
+        };
+        timer = world.clock.every(10_000, grow);
+      }
       return {
         stop: () => {
+          timer?.cancel();
           kubelet.fillBytes = before;
           kubelet.reportStatus();
         },
       };
+    },
+  },
+  {
+    name: 'pvc-fill',
+    usage: 'pvc-fill NAMESPACE/CLAIM [PERCENT] [PER_HOUR]',
+    summary:
+      "a PersistentVolumeClaim's volume fills to PERCENT (default 95), at once or growing PER_HOUR points an hour (kubelet summary)",
+    target: 'required',
+    start: (ctx, target, args) => {
+      const usage = 'pvc-fill NAMESPACE/CLAIM [PERCENT] [PER_HOUR]';
+      const [ns, name] = splitTarget(ctx, target!, usage);
+      const store = ctx.cluster.world.store;
+      if (!store.get(R.pvcs, ns, name))
+        throw ctx.fail(
+          `persistentvolumeclaim "${target}" not found; claims: ${listNames(store.list(R.pvcs)) || '(none)'}`,
+        );
+      const percent = args[0] === undefined ? 95 : Number(args[0]);
+      if (!Number.isFinite(percent) || percent <= 0 || percent > 100)
+        throw ctx.fail(`PERCENT must be a number in (0, 100], got "${args[0]}"`);
+      const perHour = parsePerHour(ctx, args[1]);
+      const startedAt = ctx.cluster.world.now();
+      const from = volumeBaseline(name) * 100;
+      const fills = volumeFillsOf(ctx.cluster);
+      const key = `${ns}/${name}`;
+      fills.set(key, (now) =>
+        perHour === undefined
+          ? Math.max(from, percent)
+          : Math.max(from, Math.min(percent, from + (perHour * (now - startedAt)) / 3_600_000)),
+      );
+      return { stop: () => fills.delete(key) };
     },
   },
   {
@@ -466,6 +560,33 @@ export const FAULTS: readonly FaultDefinition[] = [
     },
   },
   {
+    name: 'cronjob-fail',
+    usage: 'cronjob-fail NAMESPACE/CRONJOB',
+    summary: "the CronJob's runs fail: each Job's pods exit 1 until the Job hits its backoffLimit",
+    target: 'required',
+    start: (ctx, target) => {
+      const usage = 'cronjob-fail NAMESPACE/CRONJOB';
+      const [ns, name] = splitTarget(ctx, target!, usage);
+      const store = ctx.cluster.world.store;
+      const cj = store.get<KObject>(R.cronjobs, ns, name);
+      if (!cj)
+        throw ctx.fail(
+          `cronjob "${target}" not found; cronjobs: ${listNames(store.list<KObject>(R.cronjobs))}`,
+        );
+      // The pods of the CronJob's Jobs (also the runs already going) exit 1 after 10 s; with the
+      // template's restartPolicy Never each failed pod counts against the Job's backoffLimit.
+      ctx.setOverride((pod) => {
+        const owner = controllerOf(pod);
+        if (pod.metadata.namespace !== ns || owner?.kind !== 'Job') return undefined;
+        const job = store.get<KObject>(R.jobs, ns, owner.name);
+        return job && controllerOf(job)?.uid === cj.metadata.uid
+          ? { kind: 'fail', afterMs: 10_000 }
+          : undefined;
+      });
+      return { stop: () => ctx.clearOverride() };
+    },
+  },
+  {
     name: 'rollout',
     usage: 'rollout NAMESPACE/DEPLOYMENT',
     summary: 'a healthy rollout to the next image version',
@@ -560,6 +681,37 @@ export const FAULTS: readonly FaultDefinition[] = [
         stop: () => {
           for (const [k, at] of previous) k.clientCertNotAfter = at;
           if (api && before) api.setCertificate(before);
+        },
+      };
+    },
+  },
+  {
+    name: 'deprecated-api',
+    usage: 'deprecated-api GROUP/VERSION/RESOURCE [REMOVED_RELEASE]',
+    summary:
+      'a client keeps requesting a deprecated API (e.g. policy/v1beta1/poddisruptionbudgets, removed in 1.25): the API server /metrics reports it',
+    target: 'required',
+    start: (ctx, target, args) => {
+      const usage = 'deprecated-api GROUP/VERSION/RESOURCE [REMOVED_RELEASE]';
+      const m = /^(?:([a-z0-9.-]+)\/)?(v[0-9a-z]+)\/([a-z0-9-]+)$/.exec(target!);
+      if (!m) throw ctx.fail(`target "${target}" must be GROUP/VERSION/RESOURCE (usage: ${usage})`);
+      const removed = args[0] ?? KNOWN_REMOVALS[target!] ?? '';
+      if (removed !== '' && !/^\d+\.\d+$/.test(removed))
+        throw ctx.fail(`REMOVED_RELEASE must look like 1.25, got "${removed}"`);
+      const api = ctx.api;
+      if (!api) throw ctx.fail('the API server is not running');
+      const entry = {
+        group: m[1] ?? '',
+        version: m[2]!,
+        resource: m[3]!,
+        subresource: '',
+        removedRelease: removed,
+      };
+      api.deprecatedApis.push(entry);
+      return {
+        stop: () => {
+          const i = api.deprecatedApis.indexOf(entry);
+          if (i >= 0) api.deprecatedApis.splice(i, 1);
         },
       };
     },

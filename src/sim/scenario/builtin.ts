@@ -30,17 +30,33 @@ export interface ClusterShape {
 /** Names of the scenarios built into the simulator. */
 export const BUILTIN_SCENARIOS = ['demo', 'eks', 'gke', 'aks'] as const;
 
-/** The default `/version` of each platform (kubectl's dispatcher picks its client from the minor). */
-export function defaultVersion(platform: Platform): string {
+/** Kubernetes 1.32 was released on this day; a minor release has followed about every four months. */
+const V1_32_RELEASED = Date.UTC(2024, 11, 11);
+const RELEASE_INTERVAL_MS = (365.25 / 3) * 86_400_000;
+
+/**
+ * The Kubernetes minor a well-kept cluster runs at `at`: the release before the newest one, so the
+ * simulated cluster is healthy by version too (never at or near end of life) whatever the date.
+ */
+export function currentMinor(at: number): number {
+  return Math.max(32, 32 + Math.floor((at - V1_32_RELEASED) / RELEASE_INTERVAL_MS) - 1);
+}
+
+/**
+ * The default `/version` of each platform at the cluster's start time (kubectl's dispatcher picks its
+ * client from the minor). Set `version` (`--kube-version`) for a fixed one.
+ */
+export function defaultVersion(platform: Platform, at = Date.now()): string {
+  const minor = currentMinor(at);
   switch (platform) {
     case 'eks':
-      return 'v1.32.9-eks-113cf36';
+      return `v1.${minor}.9-eks-113cf36`;
     case 'gke':
-      return 'v1.32.4-gke.1415000';
+      return `v1.${minor}.4-gke.1415000`;
     case 'aks':
-      return 'v1.32.7';
+      return `v1.${minor}.7`;
     default:
-      return 'v1.32.2';
+      return `v1.${minor}.2`;
   }
 }
 
