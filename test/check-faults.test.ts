@@ -63,13 +63,6 @@ const CASES: FaultCase[] = [
     object: 'Deployment/payments/api',
   },
   {
-    fault: { name: 'restart-spike', target: 'shop/cart' },
-    afterMs: 5 * MIN,
-    rule: 'restart-spike',
-    level: 'notice',
-    object: 'Deployment/shop/cart',
-  },
-  {
     fault: { name: 'node-notready', target: 'sim-worker2' },
     afterMs: 3 * MIN,
     rule: 'node-not-ready',
@@ -198,3 +191,27 @@ for (const c of CASES) {
     }
   });
 }
+
+test('healwatch check says which rules need history it does not have (restart baselines, fill forecasts)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hw-check-faults-'));
+  const sim = await startSimulator({ port: 0, clock: 'manual', seed: 'check-faults' });
+  try {
+    const kubeconfig = join(dir, 'config');
+    writeFileSync(kubeconfig, sim.kubeconfig());
+    const report = await runCheck({ kubeconfig, config: parseConfig('{}', 'defaults'), timeoutMs: 30_000 });
+    assert.deepEqual(report.needsHistory.map((h) => h.ruleId).sort(), [
+      'node-filesystem',
+      'pvc-filling',
+      'restart-spike',
+    ]);
+    const off = await runCheck({
+      kubeconfig,
+      config: parseConfig('rules:\n  restart-spike: { level: off }\n', 'test'),
+      timeoutMs: 30_000,
+    });
+    assert.ok(!off.needsHistory.some((h) => h.ruleId === 'restart-spike'), 'a rule turned off is not listed');
+  } finally {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
