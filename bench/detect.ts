@@ -26,24 +26,32 @@ interface Scenario {
 
 const MIXIN = 15 * 60_000 + 90_000;
 const SCENARIOS: Scenario[] = [
+  // A fault that takes every replica down is one deployment-replicas Alert carrying the symptom.
   {
-    name: 'crash loop',
+    name: 'crash loop (all replicas)',
     fault: { name: 'crashloop', target: 'shop/cart' },
-    rule: 'crashloop',
+    rule: 'deployment-replicas',
+    mixin: 'KubePodCrashLooping (for 15m)',
+    mixinMs: MIXIN,
+  },
+  {
+    name: 'restart spike',
+    fault: { name: 'restart-spike', target: 'shop/cart' },
+    rule: 'restart-spike',
     mixin: 'KubePodCrashLooping (for 15m)',
     mixinMs: MIXIN,
   },
   {
     name: 'OOM kills',
     fault: { name: 'oom', target: 'shop/cart' },
-    rule: 'oom-killed',
+    rule: 'deployment-replicas',
     mixin: 'none (KubePodCrashLooping, 15m)',
     mixinMs: MIXIN,
   },
   {
     name: 'bad image rollout',
     fault: { name: 'bad-image', target: 'shop/frontend' },
-    rule: 'image-pull',
+    rule: 'deployment-replicas',
     mixin: 'KubePodNotReady (for 15m)',
     mixinMs: MIXIN,
   },
@@ -55,7 +63,7 @@ const SCENARIOS: Scenario[] = [
     mixinMs: 10 * 60_000 + MIXIN,
   },
   {
-    name: 'replicas lost with a node',
+    name: 'node NotReady',
     fault: { name: 'node-notready', target: 'sim-worker2' },
     rule: 'node-not-ready',
     mixin: 'KubeNodeNotReady (for 15m)',
@@ -76,6 +84,13 @@ const SCENARIOS: Scenario[] = [
     mixinMs: MIXIN,
   },
   {
+    name: 'API server unready',
+    fault: { name: 'apiserver-unready' },
+    rule: 'control-plane',
+    mixin: 'KubeAPIErrorBudgetBurn (for 2m-3h)',
+    mixinMs: undefined,
+  },
+  {
     name: 'CoreDNS crash',
     fault: { name: 'addon-crash', target: 'kube-system/coredns' },
     rule: 'component-unavailable',
@@ -90,11 +105,32 @@ const SCENARIOS: Scenario[] = [
     mixinMs: undefined,
   },
   {
+    name: 'skewed placement',
+    fault: { name: 'skew', target: 'shop/frontend' },
+    rule: 'placement-skew',
+    mixin: 'none',
+    mixinMs: undefined,
+  },
+  {
+    name: 'CronJob failing',
+    fault: { name: 'cronjob-fail', target: 'payments/settlement-report' },
+    rule: 'cronjob-failing',
+    mixin: 'KubeJobFailed (for 15m)',
+    mixinMs: MIXIN,
+  },
+  {
     name: 'disk filling',
     fault: { name: 'disk-fill', target: 'sim-worker3', args: ['95'] },
     rule: 'node-filesystem',
     mixin: 'NodeFilesystemAlmostOutOfSpace (node-exporter, for 30m)',
     mixinMs: 30 * 60_000 + 90_000,
+  },
+  {
+    name: 'PVC filling',
+    fault: { name: 'pvc-fill', target: 'shop/data-postgres-0' },
+    rule: 'pvc-filling',
+    mixin: 'KubePersistentVolumeFillingUp (for 1m, at 97%)',
+    mixinMs: 60_000 + 90_000,
   },
   {
     name: 'log agent failing',

@@ -353,7 +353,7 @@ export const deploymentReplicas: Rule<Options> = {
   rationale:
     'Outside a rollout available replicas must match desired: a shortfall the controllers cannot repair (pods that cannot be scheduled, pulled or kept running) means users lose capacity now and self-healing is not recovering. A rollout whose new pods are blocked will never finish and leaves no room to ship a fix; it pages within minutes instead of after the 10-minute progress deadline. Healthy and slow rollouts, replacements on their way and paused Deployments stay silent. Cluster components are judged by component-unavailable.',
   defaultLevel: 'alert',
-  defaultForMs: 3 * 60_000,
+  defaultForMs: 2 * 60_000,
   inputs: ['Deployment', 'ReplicaSet', 'Pod', 'Node', 'Event'],
   options,
   evaluate(ctx) {
