@@ -82,7 +82,13 @@ let sim: Simulator;
 let cart: Pod;
 
 before(async () => {
-  sim = await startSimulator({ clock: 'manual', maxWatchSeconds: 5, bookmarkIntervalMs: 100 });
+  // Pinned to the minor whose kubectl request shapes these tests replay (the default follows the date).
+  sim = await startSimulator({
+    clock: 'manual',
+    maxWatchSeconds: 5,
+    bookmarkIntervalMs: 100,
+    version: 'v1.32.2',
+  });
   sim.faults.start({ name: 'crashloop', target: 'shop/cart' });
   sim.advance(5 * 60_000);
   cart = (await list<Pod>('/api/v1/namespaces/shop/pods?labelSelector=app%3Dcart')).items[0]!;

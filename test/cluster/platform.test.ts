@@ -61,12 +61,12 @@ test('demo: self-managed, all four control-plane components visible as static po
 for (const [scenario, evidence, proxy] of [
   [
     'eks',
-    [/version v1\.32\.\d+-eks-\S+ has the EKS suffix/, /node\(s\) labelled eks\.amazonaws\.com/, /aws:\/\//],
+    [/version v1\.\d+\.\d+-eks-\S+ has the EKS suffix/, /node\(s\) labelled eks\.amazonaws\.com/, /aws:\/\//],
     'present',
   ],
   [
     'gke',
-    [/version v1\.32\.\d+-gke\.\S+ has the GKE suffix/, /cloud\.google\.com\/gke-/, /gce:\/\//],
+    [/version v1\.\d+\.\d+-gke\.\S+ has the GKE suffix/, /cloud\.google\.com\/gke-/, /gce:\/\//],
     'replaced',
   ],
   ['aks', [/node\(s\) labelled kubernetes\.azure\.com/, /azure:\/\//], 'present'],
