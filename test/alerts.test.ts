@@ -169,3 +169,23 @@ test('inhibition: stuck capacity mutes the workloads it blocks; a stopped contro
     ['control-plane:kcm', 'deployment-replicas:cart'],
   );
 });
+
+test('inhibition: a control-plane component found down mutes the symptoms of its static pods', () => {
+  const scheduler = {
+    ...finding('control-plane', 'kube-scheduler', 'alert'),
+    facts: { component: 'kube-scheduler' },
+  };
+  const pod = (ruleId: string, name: string): Finding => ({
+    ...finding(ruleId, name),
+    object: { kind: 'Pod', namespace: 'kube-system', name },
+  });
+  const r = inhibit(
+    [scheduler, pod('crashloop', 'kube-scheduler-cp-1'), pod('crashloop', 'kube-controller-manager-cp-1')],
+    { inputsOf: () => [] },
+  );
+  assert.deepEqual(
+    r.active.map((f) => f.object.name),
+    ['kube-scheduler', 'kube-controller-manager-cp-1'],
+  );
+  assert.equal(r.muted[0]!.reason, 'kube-scheduler is reported as down');
+});

@@ -35,7 +35,8 @@ const SCHEDULING_RULES = new Set(['pods-unschedulable', 'capacity-stuck']);
  * scheduling) it causes; a blind monitor mutes what it can no longer judge; a workload's availability
  * verdict (deployment-replicas, statefulset-replicas, component-unavailable) mutes the pod symptoms of
  * the same workload (crash loop, OOM kills, image pulls, restart spike), whose evidence it carries;
- * stuck capacity (capacity-stuck) mutes the workloads blocked by scheduling; a stopped controller
+ * a control-plane component found down mutes the symptoms of its static pods; stuck capacity
+ * (capacity-stuck) mutes the workloads blocked by scheduling; a stopped controller
  * manager mutes the replicas nobody replaces. The muting finding stays.
  */
 export function inhibit(
@@ -46,6 +47,7 @@ export function inhibit(
   let scheduler: string | undefined;
   let controllerManager: string | undefined;
   let capacity: string | undefined;
+  const controlPlane = new Map<string, string>();
   const blindKinds = new Map<string, string>();
   const verdicts = new Map<string, Finding>();
   for (const f of findings) {
@@ -56,6 +58,8 @@ export function inhibit(
     if (f.ruleId === 'control-plane' && f.facts.component === 'kube-controller-manager')
       controllerManager = fingerprintOf(f);
     if (f.ruleId === 'capacity-stuck') capacity = fingerprintOf(f);
+    if (f.ruleId === 'control-plane' && typeof f.facts.component === 'string')
+      controlPlane.set(f.facts.component, fingerprintOf(f));
     if (f.ruleId === 'monitor-blind') {
       const kinds = typeof f.facts.kinds === 'string' ? f.facts.kinds.split(',') : [];
       for (const k of kinds) blindKinds.set(k.trim(), fingerprintOf(f));
@@ -92,6 +96,19 @@ export function inhibit(
         finding: f,
         by: controllerManager,
         reason: 'the controller manager is not running: nothing creates replacement pods',
+      });
+      continue;
+    }
+    // The static pods of a control-plane component (kube-scheduler-<node>) are that component.
+    const component =
+      SYMPTOM_RULES.has(f.ruleId) && f.object.kind === 'Pod' && f.object.namespace === 'kube-system'
+        ? [...controlPlane.keys()].find((c) => f.object.name.startsWith(`${c}-`))
+        : undefined;
+    if (component) {
+      muted.push({
+        finding: f,
+        by: controlPlane.get(component)!,
+        reason: `${component} is reported as down`,
       });
       continue;
     }
