@@ -324,7 +324,10 @@ test('disk-fill NODE: the summary shows a full disk, DiskPressure taints the nod
 });
 
 test('disk-fill NODE 88: above the image GC threshold but below the eviction threshold', async (t) => {
-  const sim = await startTestSim(t);
+  // A fixed start: the demo's */15 CronJob runs at wall-clock minutes, and whether one of its finished
+  // pods leaves an unused image on this node decides whether image GC can free something (then it
+  // succeeds and records no ImageGCFailed). With a start at hh:07 it does, and the test was flaky.
+  const sim = await startTestSim(t, { startTime: Date.UTC(2026, 0, 5, 10, 1) });
   const node = 'sim-worker3';
   await bestEffortPod(sim, 'scratch', node);
   sim.faults.start({ name: 'disk-fill', target: node, args: ['88'] });
