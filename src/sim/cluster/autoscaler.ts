@@ -1,4 +1,4 @@
-import type { Pod } from '../model.js';
+import type { Node, Pod } from '../model.js';
 import { R } from '../api/resources.js';
 import { getCondition } from './objects.js';
 import type { Cluster, NodeSpec } from './cluster.js';
@@ -38,6 +38,19 @@ export class Autoscaler {
     return n;
   }
 
+  /** Workers registered in the last ten minutes that are not Ready yet (still booting). */
+  private joiningNodes(): number {
+    const now = this.cluster.world.now();
+    let n = 0;
+    for (const node of this.cluster.world.store.iterate<Node>(R.nodes)) {
+      if (node.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined) continue;
+      const age = now - Date.parse(node.metadata.creationTimestamp ?? '');
+      const ready = getCondition(node.status.conditions, 'Ready')?.status === 'True';
+      if (!ready && age < 10 * 60_000) n++;
+    }
+    return n;
+  }
+
   *resyncKeys(): Iterable<string> {
     yield 'loop';
   }
@@ -61,12 +74,14 @@ export class Autoscaler {
       const r = podRequests(p);
       return r.cpu <= cpuPerNode && r.memory <= memPerNode;
     });
-    if (current >= this.maxNodes || fitsAtAll.length === 0) {
-      const reason =
-        current >= this.maxNodes
-          ? '1 max node group size reached'
-          : "1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector";
-      for (const pod of pending) {
+    // Like the real Cluster Autoscaler, nodes still coming (provisioning, or registered but not Ready
+    // yet) are counted as if they were there: pods they will take trigger nothing and get no event.
+    const upcoming = this.provisioning + this.joiningNodes();
+    let demandCpu = fitsAtAll.reduce((n, p) => n + podRequests(p).cpu, 0) - upcoming * cpuPerNode;
+    let demandMem = fitsAtAll.reduce((n, p) => n + podRequests(p).memory, 0) - upcoming * memPerNode;
+    const tooBig = pending.filter((p) => !fitsAtAll.includes(p));
+    const notTriggered = (pods: readonly Pod[], reason: string): void => {
+      for (const pod of pods)
         world.record(
           { kind: 'Pod', apiVersion: 'v1', object: pod },
           'Normal',
@@ -74,12 +89,16 @@ export class Autoscaler {
           `pod didn't trigger scale-up: ${reason}`,
           SOURCE,
         );
-      }
+    };
+    notTriggered(tooBig, "1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector");
+    if (fitsAtAll.length === 0 || (demandCpu <= 0 && demandMem <= 0)) return;
+    if (current >= this.maxNodes) {
+      notTriggered(fitsAtAll, '1 max node group size reached');
       return;
     }
-    const cpu = fitsAtAll.reduce((n, p) => n + podRequests(p).cpu, 0);
-    const memory = fitsAtAll.reduce((n, p) => n + podRequests(p).memory, 0);
-    const needed = Math.max(1, Math.ceil(Math.max(cpu / cpuPerNode, memory / memPerNode)));
+    demandCpu = Math.max(0, demandCpu);
+    demandMem = Math.max(0, demandMem);
+    const needed = Math.max(1, Math.ceil(Math.max(demandCpu / cpuPerNode, demandMem / memPerNode)));
     const adding = Math.min(needed, this.maxNodes - current);
     const from = this.currentNodes();
     const to = from + this.provisioning + adding;
