@@ -133,7 +133,7 @@ test('healwatch check: a failure of the check itself exits 3 with one line on st
     writeFileSync(badConfig, 'rules:\n  crashloop: { level: alert }\n');
     const ok = await run(['config', 'validate', badConfig]);
     assert.equal(ok.code, 0);
-    assert.match(ok.stdout, /valid \(\d+ rules, 1 changed from their defaults\)/);
+    assert.match(ok.stdout, /valid \(\d+ rules, 1 changed from their defaults: crashloop\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { z } from 'zod';
 import { loadConfig } from '../../config/index.js';
 
 /** `healwatch config validate FILE`. */
@@ -15,10 +16,12 @@ export function configCommand(): Command {
           r.common.level !== r.rule.defaultLevel ||
           r.common.forMs !== r.rule.defaultForMs ||
           r.common.scope.namespaces.length > 0 ||
-          r.common.scope.labelSelector !== undefined,
+          r.common.scope.excludeNamespaces.length > 0 ||
+          r.common.scope.labelSelector !== undefined ||
+          JSON.stringify(r.options) !== JSON.stringify((r.rule.options as z.ZodType<unknown>).parse({})),
       );
       process.stdout.write(
-        `${file}: valid (${c.rules.length} rules, ${changed.length} changed from their defaults)\n`,
+        `${file}: valid (${c.rules.length} rules, ${changed.length} changed from their defaults${changed.length > 0 ? `: ${changed.map((r) => r.rule.id).join(', ')}` : ''})\n`,
       );
     });
   return config;
