@@ -8,6 +8,7 @@ import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { inventoryCommand } from './commands/inventory.js';
 import { rulesCommand } from './commands/rules.js';
+import { runCommand } from './commands/run.js';
 import { simCommand } from './commands/sim.js';
 
 // A larger young generation halves the time a big simulated cluster takes to build (it allocates
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(inventoryCommand());
   program.addCommand(checkCommand());
+  program.addCommand(runCommand());
   program.addCommand(rulesCommand());
   program.addCommand(configCommand());
   program.addCommand(simCommand());

@@ -35,6 +35,14 @@ export class RuleEngine {
     private readonly classification: ClassificationConfig,
   ) {}
 
+  /**
+   * Takes over another engine's remembered samples (a config reload builds a new engine; samples do
+   * not depend on rule options, so restart baselines and fill rates survive the reload).
+   */
+  adoptSamples(from: RuleEngine): void {
+    for (const [id, store] of from.samples) this.samples.set(id, store);
+  }
+
   /** The rules that are not `off`. */
   get enabled(): ConfiguredRule[] {
     return this.rules.filter((r) => r.common.level !== 'off');

@@ -1,0 +1,495 @@
+import { inhibit, type Muted } from '../alerts/inhibit.js';
+import { AlertTracker, type Alert } from '../alerts/tracker.js';
+import {
+  ClusterWatcher,
+  Connection,
+  Prober,
+  type ProberOptions,
+  type ProbeHealth,
+  type SyncProgress,
+  type WatcherOptions,
+  type WatchHealth,
+} from '../cluster/index.js';
+import type { HealwatchConfig } from '../config/index.js';
+import type { Finding, Level } from '../domain/index.js';
+import { BUILTIN_RULES, RuleEngine } from '../rules/index.js';
+
+/** A change of an alert worth telling someone about (and recording). */
+export interface ServiceTransition {
+  /**
+   * `opened`: a new problem, pending until its rule's `for` has passed; `fired`: it lasted; `level-changed`:
+   * a firing alert escalated or de-escalated; `resolved`: a firing alert's problem is gone; `dropped`: a
+   * pending alert went away before it fired (nobody was told about it).
+   */
+  readonly type: 'opened' | 'fired' | 'level-changed' | 'resolved' | 'dropped';
+  readonly fingerprint: string;
+  /** The alert's level now (for `resolved` and `dropped`, the level it had). */
+  readonly level: Level;
+  /** For `level-changed`, the level before. */
+  readonly previousLevel?: Level;
+  /** When (API server clock, epoch ms). */
+  readonly at: number;
+  /** The latest finding of the alert. */
+  readonly finding: Finding;
+  /** The tracker's alert (live object: its state moves on with later evaluations). */
+  readonly alert: Alert;
+}
+
+/** Where the service is in its life. */
+export type ServiceState = 'new' | 'syncing' | 'running' | 'stopping' | 'stopped';
+
+/** Counters of the service's own work (for `/metrics`). */
+export interface ServiceCounters {
+  /** Changes the view applied (adds, updates, deletes), counted through `view.subscribe`. */
+  eventsProcessed: number;
+  evaluations: number;
+  /** Seconds spent evaluating rules, over every evaluation. */
+  evaluationSecondsTotal: number;
+  /** Transitions emitted, by type. */
+  transitions: Record<ServiceTransition['type'], number>;
+}
+
+/** How the service is doing: whether it can see the cluster, and its last evaluation. */
+export interface ServiceHealth {
+  state: ServiceState;
+  /** Every watch has listed once. */
+  synced: boolean;
+  /** Ready: running, synced and not blind. */
+  ready: boolean;
+  /** Why not ready, when it is not. */
+  reason: string | undefined;
+  /** Watches whose records cannot be trusted now. */
+  blindSpots: { resource: string; state: string; lastError: string | undefined }[];
+  watches: WatchHealth[];
+  probes: ProbeHealth[];
+  lastEvaluation:
+    { at: number; durationMs: number; findings: number; muted: number; errors: number } | undefined;
+  /** Rules that threw in the last evaluation. */
+  ruleErrors: { ruleId: string; message: string }[];
+  counters: ServiceCounters;
+}
+
+/** Options of the service. */
+export interface ServiceOptions {
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+  /** A connection to use instead of loading one (tests). */
+  connection?: Connection;
+  config: HealwatchConfig;
+  /** The API server's clock (default: local time plus the offset measured from its `Date` header). */
+  now?: () => number;
+  /** Called as kinds complete during the initial sync. */
+  onProgress?: (p: SyncProgress) => void;
+  /**
+   * Quiet time after a view change before the rules are evaluated (default 1 s): a burst of changes is
+   * one evaluation. 0 turns evaluation on change off (tests call `evaluateNow`).
+   */
+  debounceMs?: number;
+  /** Evaluation on a timer, for rules that judge time passing (default 15 s; 0 turns it off). */
+  tickMs?: number;
+  /**
+   * Probes: `undefined` (default) runs the Prober on its own per-probe cadence (health every 30 s, most
+   * else every minute, certificates rarely); a number runs every probe once per that interval; 0 runs
+   * no probe on a timer (tests call `evaluateNow({ probes: true })`).
+   */
+  probeIntervalMs?: number | undefined;
+  /** A firing alert resolves after its finding has been absent this long (default 60 s). */
+  resolveAfterMs?: number;
+  watcher?: WatcherOptions;
+  prober?: Partial<ProberOptions>;
+}
+
+type Listener = (t: ServiceTransition) => void;
+
+/** The transition types, in the order of an alert's life. */
+export const TRANSITION_TYPES: readonly ServiceTransition['type'][] = [
+  'opened',
+  'fired',
+  'level-changed',
+  'resolved',
+  'dropped',
+];
+
+/**
+ * The long-running monitor: keeps a ClusterView current, runs the probes, evaluates the catalog when
+ * the view changes (debounced) and on a tick, applies inhibition, tracks findings as alerts over time,
+ * and emits their transitions. `reload` swaps the configuration without losing alerts; `stop` is
+ * graceful and idempotent.
+ */
+export class Service {
+  private config: HealwatchConfig;
+  private engine: RuleEngine;
+  private forMs = new Map<string, number>();
+  private readonly tracker: AlertTracker;
+  private readonly listeners: Listener[] = [];
+  private readonly known = new Set<string>();
+  private connectionValue: Connection | undefined;
+  private watcherValue: ClusterWatcher | undefined;
+  private proberValue: Prober | undefined;
+  private stateValue: ServiceState = 'new';
+  private isSynced = false;
+  private unsubscribe: (() => void) | undefined;
+  private debounceTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing: Promise<void> | undefined;
+  /** Evaluations run one after the other. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private stopping: Promise<void> | undefined;
+  private latest: { findings: Finding[]; muted: Muted[] } = { findings: [], muted: [] };
+  private lastEvaluation: ServiceHealth['lastEvaluation'];
+  private lastErrors: { ruleId: string; message: string }[] = [];
+  private readonly countersValue: ServiceCounters = {
+    eventsProcessed: 0,
+    evaluations: 0,
+    evaluationSecondsTotal: 0,
+    transitions: Object.fromEntries(TRANSITION_TYPES.map((t) => [t, 0])) as Record<
+      ServiceTransition['type'],
+      number
+    >,
+  };
+
+  constructor(private readonly options: ServiceOptions) {
+    this.config = options.config;
+    this.engine = new RuleEngine(this.config.rules, this.config.classification);
+    this.forMs = new Map(this.config.rules.map((r) => [r.rule.id, r.common.forMs]));
+    this.tracker = new AlertTracker({
+      forMs: (id) => this.forMs.get(id) ?? 0,
+      ...(options.resolveAfterMs !== undefined ? { resolveAfterMs: options.resolveAfterMs } : {}),
+    });
+  }
+
+  get state(): ServiceState {
+    return this.stateValue;
+  }
+
+  /** The watcher (after `start`). */
+  get watcher(): ClusterWatcher | undefined {
+    return this.watcherValue;
+  }
+
+  /** The connection (after `start`). */
+  get connection(): Connection | undefined {
+    return this.connectionValue;
+  }
+
+  /** The configuration in force. */
+  get currentConfig(): HealwatchConfig {
+    return this.config;
+  }
+
+  /** The API server's clock now. */
+  now(): number {
+    if (this.options.now) return this.options.now();
+    return Date.now() + (this.connectionValue?.serverClockOffsetMs ?? 0);
+  }
+
+  /** Calls `listener` for every transition; returns a function that removes it. */
+  onTransition(listener: Listener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /**
+   * Connects, starts every watch, waits for the initial sync, then starts the probes, evaluates once
+   * and arms the timers. Resolves early (without error) when `stop` is called meanwhile.
+   */
+  async start(): Promise<void> {
+    if (this.stateValue !== 'new') throw new Error(`the service was already started (${this.stateValue})`);
+    this.stateValue = 'syncing';
+    const connection =
+      this.options.connection ??
+      Connection.load({
+        ...(this.options.kubeconfig ? { kubeconfig: this.options.kubeconfig } : {}),
+        ...(this.options.context ? { context: this.options.context } : {}),
+      });
+    this.connectionValue = connection;
+    const watcher = new ClusterWatcher(connection, this.options.watcher);
+    this.watcherValue = watcher;
+    this.unsubscribe = watcher.view.subscribe(() => {
+      this.countersValue.eventsProcessed++;
+      if (this.isSynced) this.scheduleEvaluation();
+    });
+    await watcher.start();
+    if (this.stopping) {
+      // stop() may have run while discovery was still starting watches.
+      await watcher.stop();
+      return;
+    }
+    await this.waitForSync(watcher);
+    if (this.stopping) return;
+    this.isSynced = true;
+    const prober = new Prober(connection, watcher.view, this.options.prober);
+    this.proberValue = prober;
+    const probeInterval = this.options.probeIntervalMs;
+    if (probeInterval === undefined) {
+      await prober.runOnce();
+      if (this.stopping) return;
+      prober.start();
+    } else {
+      await this.probeOnce();
+      if (this.stopping) return;
+      if (probeInterval > 0) this.armProbes(probeInterval);
+    }
+    this.stateValue = 'running';
+    await this.evaluateNow();
+    if (this.stopping) return;
+    const tick = this.options.tickMs ?? 15_000;
+    if (tick > 0) this.armTick(tick);
+  }
+
+  /** Stops the timers, the probes and the watches; safe to call more than once, and during `start`. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const wasStarted = this.stateValue !== 'new';
+    this.stateValue = 'stopping';
+    clearTimeout(this.debounceTimer);
+    clearTimeout(this.tickTimer);
+    clearTimeout(this.probeTimer);
+    this.unsubscribe?.();
+    if (wasStarted) {
+      await this.proberValue?.stop();
+      await this.probing;
+      await this.chain.catch(() => undefined);
+      await this.watcherValue?.stop();
+    }
+    this.stateValue = 'stopped';
+  }
+
+  /**
+   * Takes a new configuration (already validated by the caller): a new engine with the rules' levels,
+   * `for`, scopes and options, keeping the remembered samples and every alert. Firing alerts stay
+   * firing (a changed `for` applies to alerts not yet firing).
+   */
+  reload(config: HealwatchConfig): void {
+    const engine = new RuleEngine(config.rules, config.classification);
+    engine.adoptSamples(this.engine);
+    this.engine = engine;
+    this.forMs = new Map(config.rules.map((r) => [r.rule.id, r.common.forMs]));
+    this.config = config;
+    if (this.stateValue === 'running') this.scheduleEvaluation();
+  }
+
+  /**
+   * Evaluates now (after the evaluations already under way): rules, inhibition, alert tracking,
+   * transitions. With `probes`, runs every probe once first (tests on a manual clock).
+   */
+  evaluateNow(options: { probes?: boolean } = {}): Promise<ServiceTransition[]> {
+    const run = this.chain.then(async () => {
+      if (options.probes) await this.probeOnce();
+      return this.evaluate();
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The current findings (after inhibition). */
+  findings(): readonly Finding[] {
+    return this.latest.findings;
+  }
+
+  /** The findings held back by a deeper cause. */
+  muted(): readonly Muted[] {
+    return this.latest.muted;
+  }
+
+  /** Pending, firing and recently resolved alerts. */
+  alerts(): Alert[] {
+    const out: Alert[] = [];
+    for (const fp of this.known) {
+      const a = this.tracker.get(fp);
+      if (a) out.push(a);
+      else this.known.delete(fp);
+    }
+    return out;
+  }
+
+  /** The firing alerts. */
+  firing(): Alert[] {
+    return this.tracker.firing();
+  }
+
+  counters(): ServiceCounters {
+    return { ...this.countersValue, transitions: { ...this.countersValue.transitions } };
+  }
+
+  /** Watch and probe health, readiness, the last evaluation. */
+  health(): ServiceHealth {
+    const view = this.watcherValue?.view;
+    const watches = view ? view.watches().map((w) => ({ ...w })) : [];
+    const blind = view
+      ? view.blindSpots().map((w) => ({ resource: w.resource, state: w.state, lastError: w.lastError }))
+      : [];
+    const probes = view ? [...view.probes.health.values()].map((p) => ({ ...p })) : [];
+    let reason: string | undefined;
+    if (this.stateValue === 'new') reason = 'not started';
+    else if (this.stateValue === 'stopping' || this.stateValue === 'stopped') reason = 'shutting down';
+    else if (!this.isSynced) {
+      const pending = watches.filter((w) => !w.isSynced).map((w) => w.resource);
+      reason = `initial sync in progress${pending.length > 0 ? `: ${pending.join(', ')}` : ''}`;
+    } else if (blind.length > 0)
+      reason = `blind: ${blind.map((b) => `${b.resource} (${b.lastError ?? b.state})`).join(', ')}`;
+    else if (this.stateValue !== 'running') reason = 'starting';
+    return {
+      state: this.stateValue,
+      synced: this.isSynced,
+      ready: reason === undefined,
+      reason,
+      blindSpots: blind,
+      watches,
+      probes,
+      lastEvaluation: this.lastEvaluation,
+      ruleErrors: [...this.lastErrors],
+      counters: this.counters(),
+    };
+  }
+
+  private async waitForSync(watcher: ClusterWatcher): Promise<void> {
+    let last = -1;
+    while (!this.stopping) {
+      const done = watcher.reflectors.filter((r) => r.health.isSynced);
+      if (done.length !== last) {
+        last = done.length;
+        this.options.onProgress?.({
+          synced: done.length,
+          total: watcher.reflectors.length,
+          objects: watcher.reflectors.reduce((n, r) => n + r.health.objects, 0),
+          pending: watcher.reflectors.filter((r) => !r.health.isSynced).map((r) => r.health.resource),
+        });
+      }
+      if (done.length === watcher.reflectors.length) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private probeOnce(): Promise<void> {
+    const prober = this.proberValue;
+    if (!prober || this.stopping) return Promise.resolve();
+    this.probing ??= prober.runOnce().finally(() => (this.probing = undefined));
+    return this.probing;
+  }
+
+  private armProbes(intervalMs: number): void {
+    this.probeTimer = setTimeout(() => {
+      void this.probeOnce().then(() => {
+        if (!this.stopping) this.armProbes(intervalMs);
+      });
+    }, intervalMs);
+    this.probeTimer.unref();
+  }
+
+  private armTick(intervalMs: number): void {
+    this.tickTimer = setTimeout(() => {
+      void this.evaluateNow().finally(() => {
+        if (!this.stopping) this.armTick(intervalMs);
+      });
+    }, intervalMs);
+    this.tickTimer.unref();
+  }
+
+  private scheduleEvaluation(): void {
+    const debounce = this.options.debounceMs ?? 1000;
+    if (debounce <= 0 || this.stopping || this.debounceTimer !== undefined) return;
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      void this.evaluateNow();
+    }, debounce);
+    this.debounceTimer.unref();
+  }
+
+  private evaluate(): ServiceTransition[] {
+    const view = this.watcherValue?.view;
+    if (!view || !this.isSynced || this.stopping) return [];
+    const now = this.now();
+    const started = performance.now();
+    const evaluation = this.engine.evaluate(view, now);
+    const { active, muted } = inhibit(evaluation.findings, {
+      inputsOf: (id) => BUILTIN_RULES.find((r) => r.id === id)?.inputs ?? [],
+    });
+    const before = new Map<string, Alert['state']>();
+    for (const fp of this.known) {
+      const a = this.tracker.get(fp);
+      if (a) before.set(fp, a.state);
+    }
+    const changes = this.tracker.update(active, now);
+    const durationMs = performance.now() - started;
+    this.latest = { findings: active, muted };
+    this.lastErrors = evaluation.errors;
+    this.lastEvaluation = {
+      at: now,
+      durationMs,
+      findings: active.length,
+      muted: muted.length,
+      errors: evaluation.errors.length,
+    };
+    this.countersValue.evaluations++;
+    this.countersValue.evaluationSecondsTotal += durationMs / 1000;
+
+    const transitions: ServiceTransition[] = [];
+    const emit = (type: ServiceTransition['type'], alert: Alert, previousLevel?: Level): void => {
+      transitions.push({
+        type,
+        fingerprint: alert.fingerprint,
+        level: alert.level,
+        ...(previousLevel ? { previousLevel } : {}),
+        at: now,
+        finding: alert.finding,
+        alert,
+      });
+    };
+    // New alerts (pending now, or pending and fired within this one update).
+    for (const alert of this.tracker.active()) {
+      const was = before.get(alert.fingerprint);
+      if (was === undefined || was === 'resolved') emit('opened', alert);
+      this.known.add(alert.fingerprint);
+    }
+    for (const c of changes) {
+      if (c.type === 'firing') emit('fired', c.alert);
+      else if (c.type === 'resolved') emit('resolved', c.alert);
+      else emit('level-changed', c.alert, c.previousLevel);
+    }
+    // Pending alerts whose problem went away before they fired: the tracker forgets them.
+    for (const [fp, state] of before) {
+      if (state === 'pending' && this.tracker.get(fp) === undefined) {
+        this.known.delete(fp);
+        const finding = this.droppedFinding(fp);
+        if (finding) transitions.push(finding);
+      }
+    }
+    for (const t of transitions) {
+      this.countersValue.transitions[t.type]++;
+      for (const l of [...this.listeners]) {
+        try {
+          l(t);
+        } catch {
+          // A listener's failure must not stop the monitor or the other listeners.
+        }
+      }
+    }
+    this.lastAlerts = new Map(this.tracker.active().map((a) => [a.fingerprint, a]));
+    return transitions;
+  }
+
+  /** The alerts active after the last evaluation (to describe the ones the tracker dropped). */
+  private lastAlerts = new Map<string, Alert>();
+
+  private droppedFinding(fp: string): ServiceTransition | undefined {
+    const alert = this.lastAlerts.get(fp);
+    if (!alert) return undefined;
+    return {
+      type: 'dropped',
+      fingerprint: fp,
+      level: alert.level,
+      at: this.lastEvaluation?.at ?? this.now(),
+      finding: alert.finding,
+      alert,
+    };
+  }
+}

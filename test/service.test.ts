@@ -1,0 +1,175 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { Service, type ServiceTransition } from '../src/app/service.js';
+import { Connection } from '../src/cluster/index.js';
+import { parseConfig } from '../src/config/config.js';
+import { isAtLeast, refText } from '../src/domain/index.js';
+import { startSimulator, type Simulator } from '../src/sim/index.js';
+
+interface Running {
+  sim: Simulator;
+  service: Service;
+  transitions: ServiceTransition[];
+  /** Advances simulated time in steps, evaluating (with fresh probes) after each. */
+  advance(ms: number, stepMs?: number): Promise<void>;
+  evaluate(): Promise<ServiceTransition[]>;
+}
+
+/**
+ * A manual-clock simulator watched by a Service whose timers are off (tests evaluate explicitly, on
+ * the simulator's clock), stopped when the test ends.
+ */
+async function startRunning(
+  t: TestContext,
+  options: { config?: string; debounceMs?: number } = {},
+): Promise<Running> {
+  const sim = await startSimulator({ seed: 'service', bookmarkIntervalMs: 30, clock: 'manual', port: 0 });
+  const service = new Service({
+    connection: Connection.fromString(sim.kubeconfig()),
+    config: parseConfig(options.config ?? '{}', 'test-config'),
+    now: () => sim.cluster.world.now(),
+    debounceMs: options.debounceMs ?? 0,
+    tickMs: 0,
+    probeIntervalMs: 0,
+    resolveAfterMs: 0,
+    watcher: { reflector: { backoffInitialMs: 20, backoffMaxMs: 200, idleTimeoutMs: 5000 } },
+    prober: { timeoutMs: 5000 },
+  });
+  const transitions: ServiceTransition[] = [];
+  service.onTransition((tr) => transitions.push(tr));
+  t.after(async () => {
+    await service.stop();
+    await sim.close();
+  });
+  await service.start();
+  const catchUp = async (): Promise<void> => {
+    const target = sim.cluster.world.store.resourceVersion;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (service.watcher!.reflectors.every((r) => Number(r.health.resourceVersion) >= target)) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`the view did not catch up with resourceVersion ${target}`);
+  };
+  const evaluate = async (): Promise<ServiceTransition[]> => {
+    await catchUp();
+    return service.evaluateNow({ probes: true });
+  };
+  return {
+    sim,
+    service,
+    transitions,
+    evaluate,
+    async advance(ms, stepMs = 30_000) {
+      for (let done = 0; done < ms; done += stepMs) {
+        sim.advance(Math.min(stepMs, ms - done));
+        await evaluate();
+      }
+    },
+  };
+}
+
+const describeT = (ts: readonly ServiceTransition[]): string[] =>
+  ts.map((t) => `${t.type}:${t.finding.ruleId}:${refText(t.finding.object)}:${t.level}`);
+const noticeOrAbove = (ts: readonly ServiceTransition[]): ServiceTransition[] =>
+  ts.filter((t) => isAtLeast(t.level, 'notice'));
+
+test('service: the healthy demo syncs, is ready, and nothing opens at Notice or above over minutes', async (t) => {
+  const r = await startRunning(t);
+  const h = r.service.health();
+  assert.equal(h.state, 'running');
+  assert.equal(h.synced, true);
+  assert.equal(h.ready, true, h.reason);
+  assert.deepEqual(h.blindSpots, []);
+  assert.ok(h.watches.length > 5);
+  assert.ok(h.lastEvaluation !== undefined && h.lastEvaluation.durationMs >= 0);
+  assert.deepEqual(h.ruleErrors, []);
+  await r.advance(5 * 60_000);
+  assert.deepEqual(describeT(noticeOrAbove(r.transitions)), []);
+  const c = r.service.counters();
+  assert.ok(c.eventsProcessed > 100, `events processed: ${c.eventsProcessed}`);
+  assert.ok(c.evaluations >= 11, `evaluations: ${c.evaluations}`);
+  assert.ok(c.evaluationSecondsTotal > 0);
+});
+
+test('service: scheduler-down opens, fires control-plane at Alert after its for, and resolves after heal', async (t) => {
+  const r = await startRunning(t);
+  await r.evaluate();
+  r.transitions.length = 0;
+  r.sim.faults.start({ name: 'scheduler-down' });
+  await r.advance(30_000);
+  const cp = (ts: readonly ServiceTransition[]): string[] =>
+    describeT(ts.filter((x) => x.finding.ruleId === 'control-plane'));
+  assert.deepEqual(
+    cp(r.transitions).filter((d) => d.startsWith('fired')),
+    [],
+    'for: 1m',
+  );
+  await r.advance(90_000);
+  assert.deepEqual(cp(r.transitions), [
+    'opened:control-plane:Component/kube-scheduler:alert',
+    'fired:control-plane:Component/kube-scheduler:alert',
+  ]);
+  assert.ok(r.service.firing().some((a) => a.finding.ruleId === 'control-plane' && a.level === 'alert'));
+  const fired = r.transitions.find((x) => x.type === 'fired' && x.finding.ruleId === 'control-plane')!;
+  assert.equal(fired.alert.state, 'firing');
+  assert.ok(r.service.findings().some((f) => f.ruleId === 'control-plane'));
+  // The Pending pods it causes are muted, not paged separately.
+  assert.ok(
+    r.transitions.every((x) => x.type !== 'fired' || x.finding.ruleId !== 'pods-unschedulable'),
+    describeT(r.transitions).join('\n'),
+  );
+
+  // A reload (another rule's level changed) keeps the firing alert firing: no second `fired`.
+  r.service.reload(parseConfig('rules:\n  node-count:\n    level: notice\n', 'reloaded'));
+  const before = r.transitions.length;
+  await r.advance(60_000);
+  assert.deepEqual(cp(r.transitions.slice(before)), [], 'nothing new for control-plane after the reload');
+  assert.ok(r.service.firing().some((a) => a.finding.ruleId === 'control-plane'));
+
+  r.sim.faults.heal();
+  await r.advance(60_000);
+  assert.deepEqual(cp(r.transitions.slice(before)), [
+    'resolved:control-plane:Component/kube-scheduler:alert',
+  ]);
+  assert.ok(!r.service.firing().some((a) => a.finding.ruleId === 'control-plane'));
+  const resolved = r.service.alerts().find((a) => a.finding.ruleId === 'control-plane');
+  assert.equal(resolved?.state, 'resolved', 'a resolved alert stays listed');
+});
+
+test('service: a view change triggers a debounced evaluation', async (t) => {
+  const r = await startRunning(t, { debounceMs: 50 });
+  const before = r.service.counters().evaluations;
+  r.sim.advance(30_000);
+  const deadline = Date.now() + 10_000;
+  while (r.service.counters().evaluations === before && Date.now() < deadline)
+    await new Promise((res) => setTimeout(res, 20));
+  assert.ok(r.service.counters().evaluations > before, 'evaluated after the change');
+});
+
+test('service: stop is clean, idempotent, and safe before start and during sync', async (t) => {
+  const r = await startRunning(t);
+  await Promise.all([r.service.stop(), r.service.stop()]);
+  await r.service.stop();
+  assert.equal(r.service.state, 'stopped');
+  assert.equal(r.service.health().ready, false);
+  assert.deepEqual(await r.service.evaluateNow(), [], 'no evaluation after stop');
+
+  const fresh = new Service({
+    connection: Connection.fromString(r.sim.kubeconfig()),
+    config: parseConfig('{}', 'x'),
+    tickMs: 0,
+  });
+  await fresh.stop();
+  assert.equal(fresh.state, 'stopped');
+
+  const early = new Service({
+    connection: Connection.fromString(r.sim.kubeconfig()),
+    config: parseConfig('{}', 'x'),
+    tickMs: 0,
+  });
+  const starting = early.start();
+  await early.stop();
+  await starting;
+  assert.equal(early.state, 'stopped');
+});
