@@ -1,0 +1,33 @@
+export {
+  openDatabase,
+  migrate,
+  userVersion,
+  STORE_FILE_NAME,
+  StoreError,
+  type Db,
+  type OpenOptions,
+} from './db.js';
+export { LATEST_VERSION, MIGRATIONS, type Migration } from './migrations.js';
+export {
+  BUCKET_MS,
+  CorruptRowError,
+  Store,
+  type AlertEvent,
+  type AlertEventKind,
+  type AlertInput,
+  type HistoryQuery,
+  type NewAlertEvent,
+  type NewOutboxMessage,
+  type NewSilence,
+  type OutboxMessage,
+  type OutboxState,
+  type ReceiverStats,
+  type RetentionCutoffs,
+  type RetentionResult,
+  type Sample,
+  type SamplePoint,
+  type Silence,
+  type SilenceMatcher,
+  type StoreOptions,
+  type StoredAlert,
+} from './store.js';
