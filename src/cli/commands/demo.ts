@@ -33,6 +33,10 @@ export function demoCommand(): Command {
         '  npx healwatch sim faults                        # everything you can inject',
         '  npx healwatch sim heal                          # end every fault',
         '',
+        'Ask Healwatch what is broken and where to look (exit 0 healthy, 1 Notices, 2 Alerts):',
+        `  npx healwatch check --kubeconfig ${kubeconfig}`,
+        `  npx healwatch run --kubeconfig ${kubeconfig}   # continuously, with an API on 127.0.0.1:8080`,
+        '',
         'Press Ctrl-C to stop.',
         '',
       ].join('\n');
