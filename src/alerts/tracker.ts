@@ -31,6 +31,24 @@ export interface AlertTransition {
   readonly previousLevel?: Level;
 }
 
+/**
+ * An alert to take back after a restart, as the store keeps it (a `StoredAlert` fits as it is). Without
+ * `levelHistory`, the history starts with the stored level.
+ */
+export interface RestorableAlert {
+  readonly fingerprint: string;
+  readonly state: AlertState;
+  readonly level: Level;
+  readonly finding: Finding;
+  readonly pendingSince: number;
+  readonly firingSince?: number | undefined;
+  readonly resolvedAt?: number | undefined;
+  readonly lastSeenAt: number;
+  readonly missingSince?: number | undefined;
+  readonly flaps?: number | undefined;
+  readonly levelHistory?: readonly { level: Level; at: number }[] | undefined;
+}
+
 /** Options of the tracker. */
 export interface TrackerOptions {
   /** How long a rule's finding must persist before it fires (the rule's `for`). */
@@ -69,6 +87,42 @@ export class AlertTracker {
   /** One alert by fingerprint. */
   get(fingerprint: string): Alert | undefined {
     return this.alerts.get(fingerprint);
+  }
+
+  /**
+   * Takes back alerts kept across a restart (before the first `update`), with their timers: a pending
+   * alert keeps its `pendingSince`, so it fires when its `for` has passed since then, not `for` after the
+   * restart; a firing alert stays firing, and the next `update` that still finds it emits nothing. Nobody
+   * watched while the monitor was down, so a firing alert counts as missing since it was last seen (its
+   * stored `missingSince` when it was already missing): when the next `update` does not find it, it
+   * resolves once that absence reaches the quiet period (at once after a downtime longer than that),
+   * and a sighting clears it as usual. Resolved alerts are kept only to recognise a flap. An alert the
+   * tracker already has (by fingerprint) is left as it is. Returns the alerts taken.
+   */
+  restore(alerts: readonly RestorableAlert[]): Alert[] {
+    const taken: Alert[] = [];
+    for (const r of alerts) {
+      if (this.alerts.has(r.fingerprint)) continue;
+      const alert: Alert = {
+        fingerprint: r.fingerprint,
+        state: r.state,
+        level: r.level,
+        finding: r.finding,
+        pendingSince: r.pendingSince,
+        firingSince: r.state === 'pending' ? undefined : (r.firingSince ?? r.pendingSince),
+        resolvedAt: r.state === 'resolved' ? (r.resolvedAt ?? r.lastSeenAt) : undefined,
+        lastSeenAt: r.lastSeenAt,
+        missingSince: r.state === 'firing' ? (r.missingSince ?? r.lastSeenAt) : undefined,
+        levelHistory:
+          r.levelHistory && r.levelHistory.length > 0
+            ? r.levelHistory.map((h) => ({ level: h.level, at: h.at }))
+            : [{ level: r.level, at: r.pendingSince }],
+        flaps: r.flaps ?? 0,
+      };
+      this.alerts.set(alert.fingerprint, alert);
+      taken.push(alert);
+    }
+    return taken;
   }
 
   /** Applies one evaluation's findings at `now`; returns what changed. */

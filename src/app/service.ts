@@ -1,5 +1,5 @@
 import { inhibit, type Muted } from '../alerts/inhibit.js';
-import { AlertTracker, type Alert } from '../alerts/tracker.js';
+import { AlertTracker, type Alert, type RestorableAlert } from '../alerts/tracker.js';
 import {
   ClusterWatcher,
   Connection,
@@ -11,8 +11,9 @@ import {
   type WatchHealth,
 } from '../cluster/index.js';
 import type { HealwatchConfig } from '../config/index.js';
-import type { Finding, Level } from '../domain/index.js';
+import { fingerprintOf, type Finding, type Level } from '../domain/index.js';
 import { BUILTIN_RULES, RuleEngine } from '../rules/index.js';
+import type { AlertEventKind, AlertInput, Store } from '../store/index.js';
 
 /** A change of an alert worth telling someone about (and recording). */
 export interface ServiceTransition {
@@ -33,6 +34,11 @@ export interface ServiceTransition {
   readonly finding: Finding;
   /** The tracker's alert (live object: its state moves on with later evaluations). */
   readonly alert: Alert;
+  /**
+   * Why, when it is not the plain case: e.g. `resolved while Healwatch was down` for an alert restored
+   * from the store that was not found any more after the restart. Also recorded in the history.
+   */
+  readonly note?: string;
 }
 
 /** Where the service is in its life. */
@@ -67,6 +73,8 @@ export interface ServiceHealth {
   /** Rules that threw in the last evaluation. */
   ruleErrors: { ruleId: string; message: string }[];
   counters: ServiceCounters;
+  /** The durable store, when there is one: its file, failed writes, and the last write error. */
+  store?: { file: string; writeErrors: number; lastError: string | undefined };
 }
 
 /** Options of the service. */
@@ -97,7 +105,19 @@ export interface ServiceOptions {
   resolveAfterMs?: number;
   watcher?: WatcherOptions;
   prober?: Partial<ProberOptions>;
+  /**
+   * The durable store (`healwatch run --data DIR`): every transition is written to it (the alert's state
+   * and a history event with the finding, one transaction per evaluation), and `start` takes back its
+   * pending and firing alerts before the first evaluation. Without it, alerts live in memory only. The
+   * caller opens and closes it (after `stop`, which writes the alerts' last sightings).
+   */
+  store?: Store | undefined;
 }
+
+/** How often an active alert's last sighting is written without a transition (bounds it after a crash). */
+const LAST_SEEN_REFRESH_MS = 15_000;
+/** The tracker counts a return within this long after resolving as a flap. */
+const FLAP_WINDOW_MS = 3_600_000;
 
 type Listener = (t: ServiceTransition) => void;
 
@@ -139,6 +159,14 @@ export class Service {
   private latest: { findings: Finding[]; muted: Muted[] } = { findings: [], muted: [] };
   private lastEvaluation: ServiceHealth['lastEvaluation'];
   private lastErrors: { ruleId: string; message: string }[] = [];
+  /** What the store holds of each active alert's sighting (to write it only when it moved on). */
+  private readonly persisted = new Map<string, { lastSeenAt: number; missingSince: number | undefined }>();
+  /** Alerts restored from the store and not seen since the restart. */
+  private readonly unseenSinceRestore = new Set<string>();
+  private restoredOnce = false;
+  private evaluatedSinceRestore = false;
+  private storeWriteErrors = 0;
+  private storeLastError: string | undefined;
   private readonly countersValue: ServiceCounters = {
     eventsProcessed: 0,
     evaluations: 0,
@@ -199,6 +227,7 @@ export class Service {
    */
   async start(): Promise<void> {
     if (this.stateValue !== 'new') throw new Error(`the service was already started (${this.stateValue})`);
+    this.restore();
     this.stateValue = 'syncing';
     const connection =
       this.options.connection ??
@@ -259,6 +288,7 @@ export class Service {
       await this.probing;
       await this.chain.catch(() => undefined);
       await this.watcherValue?.stop();
+      this.flushSightings();
     }
     this.stateValue = 'stopped';
   }
@@ -348,6 +378,15 @@ export class Service {
       lastEvaluation: this.lastEvaluation,
       ruleErrors: [...this.lastErrors],
       counters: this.counters(),
+      ...(this.options.store
+        ? {
+            store: {
+              file: this.options.store.file,
+              writeErrors: this.storeWriteErrors,
+              lastError: this.storeLastError,
+            },
+          }
+        : {}),
     };
   }
 
@@ -433,7 +472,18 @@ export class Service {
     this.countersValue.evaluationSecondsTotal += durationMs / 1000;
 
     const transitions: ServiceTransition[] = [];
+    const firstSinceRestore = !this.evaluatedSinceRestore;
+    this.evaluatedSinceRestore = true;
+    if (this.unseenSinceRestore.size > 0)
+      for (const f of active) this.unseenSinceRestore.delete(fingerprintOf(f));
     const emit = (type: ServiceTransition['type'], alert: Alert, previousLevel?: Level): void => {
+      let note: string | undefined;
+      if (type === 'resolved' && this.unseenSinceRestore.delete(alert.fingerprint)) {
+        const last = new Date(alert.lastSeenAt).toISOString();
+        note = firstSinceRestore
+          ? `resolved while Healwatch was down: last seen at ${last}, not found after the restart`
+          : `went away while Healwatch was down: last seen at ${last}, not found since the restart`;
+      }
       transitions.push({
         type,
         fingerprint: alert.fingerprint,
@@ -442,6 +492,7 @@ export class Service {
         at: now,
         finding: alert.finding,
         alert,
+        ...(note !== undefined ? { note } : {}),
       });
     };
     // New alerts (pending now, or pending and fired within this one update).
@@ -459,10 +510,12 @@ export class Service {
     for (const [fp, state] of before) {
       if (state === 'pending' && this.tracker.get(fp) === undefined) {
         this.known.delete(fp);
+        this.unseenSinceRestore.delete(fp);
         const finding = this.droppedFinding(fp);
         if (finding) transitions.push(finding);
       }
     }
+    this.persist(transitions, now);
     for (const t of transitions) {
       this.countersValue.transitions[t.type]++;
       for (const l of [...this.listeners]) {
@@ -475,6 +528,126 @@ export class Service {
     }
     this.lastAlerts = new Map(this.tracker.active().map((a) => [a.fingerprint, a]));
     return transitions;
+  }
+
+  /**
+   * Takes back the store's pending and firing alerts (and those resolved within the flap window, so a
+   * quick return still counts as a flap), with their level history rebuilt from the stored events.
+   */
+  private restore(): void {
+    const store = this.options.store;
+    if (!store || this.restoredOnce) return;
+    this.restoredOnce = true;
+    const now = this.now();
+    const stored = store
+      .getAlerts({ state: ['pending', 'firing', 'resolved'] })
+      .filter(
+        (a) => a.state !== 'resolved' || (a.resolvedAt !== undefined && now - a.resolvedAt < FLAP_WINDOW_MS),
+      );
+    const restorable: RestorableAlert[] = stored.map((a) =>
+      a.state === 'resolved' ? a : { ...a, levelHistory: this.storedLevelHistory(store, a.fingerprint) },
+    );
+    for (const alert of this.tracker.restore(restorable)) {
+      this.known.add(alert.fingerprint);
+      if (alert.state === 'resolved') continue;
+      this.lastAlerts.set(alert.fingerprint, alert);
+      this.unseenSinceRestore.add(alert.fingerprint);
+      const row = stored.find((a) => a.fingerprint === alert.fingerprint);
+      this.persisted.set(alert.fingerprint, {
+        lastSeenAt: alert.lastSeenAt,
+        missingSince: row?.missingSince,
+      });
+    }
+  }
+
+  /** The levels of the alert's current life, from its stored events (oldest first); undefined when none. */
+  private storedLevelHistory(store: Store, fingerprint: string): { level: Level; at: number }[] | undefined {
+    const out: { level: Level; at: number }[] = [];
+    for (const e of store.history({ fingerprint, order: 'desc', limit: 1000 })) {
+      if (e.kind === 'resolved') break;
+      if (e.kind === 'level-changed' || e.kind === 'opened' || e.kind === 'reopened')
+        out.push({ level: e.level, at: e.at });
+      if (e.kind === 'opened' || e.kind === 'reopened') break;
+    }
+    return out.length > 0 ? out.reverse() : undefined;
+  }
+
+  /**
+   * Writes one evaluation to the store in one transaction: each changed alert's state, then one history
+   * event per transition with the finding as it was (a note, such as why it resolved, as `state`
+   * evidence and the `resolution` fact). A pending alert that went away is stored as resolved, with a
+   * `resolved` event noting that it never fired. Active alerts whose sighting moved on (went missing, came
+   * back, or last seen more than 15 s after what is stored) are written too, so a restart after a crash
+   * judges their absence from a recent sighting. A failed write is counted and kept in `health().store`;
+   * the monitor goes on.
+   */
+  private persist(transitions: readonly ServiceTransition[], now: number): void {
+    const store = this.options.store;
+    if (!store) return;
+    const rows = new Map<string, AlertInput>();
+    for (const t of transitions) {
+      rows.set(
+        t.fingerprint,
+        t.type === 'dropped'
+          ? { ...t.alert, state: 'resolved', resolvedAt: t.at, missingSince: undefined }
+          : t.alert,
+      );
+    }
+    for (const a of this.tracker.active()) {
+      if (rows.has(a.fingerprint)) continue;
+      const p = this.persisted.get(a.fingerprint);
+      if (!p || p.missingSince !== a.missingSince || a.lastSeenAt - p.lastSeenAt >= LAST_SEEN_REFRESH_MS)
+        rows.set(a.fingerprint, a);
+    }
+    if (rows.size === 0) return;
+    try {
+      store.transaction(() => {
+        for (const row of rows.values()) store.upsertAlert(row, now);
+        for (const t of transitions) {
+          const note =
+            t.note ?? (t.type === 'dropped' ? 'went away before it fired; nobody was notified' : undefined);
+          const kind: AlertEventKind = t.type === 'dropped' ? 'resolved' : t.type;
+          store.appendAlertEvent({
+            fingerprint: t.fingerprint,
+            at: t.at,
+            kind,
+            level: t.level,
+            previousLevel: t.previousLevel,
+            finding: note === undefined ? t.finding : annotate(t.finding, note, t.type, t.at),
+          });
+        }
+      });
+    } catch (error) {
+      this.storeWriteErrors++;
+      this.storeLastError = error instanceof Error ? error.message : String(error);
+      return;
+    }
+    for (const [fp, row] of rows) {
+      if (row.state === 'resolved') this.persisted.delete(fp);
+      else this.persisted.set(fp, { lastSeenAt: row.lastSeenAt, missingSince: row.missingSince });
+    }
+  }
+
+  /** On stop: writes each active alert's last sighting whose stored one is behind. */
+  private flushSightings(): void {
+    const store = this.options.store;
+    if (!store) return;
+    const stale = this.tracker.active().filter((a) => {
+      const p = this.persisted.get(a.fingerprint);
+      return !p || p.lastSeenAt !== a.lastSeenAt || p.missingSince !== a.missingSince;
+    });
+    if (stale.length === 0) return;
+    try {
+      const now = this.now();
+      store.transaction(() => {
+        for (const a of stale) store.upsertAlert(a, now);
+      });
+      for (const a of stale)
+        this.persisted.set(a.fingerprint, { lastSeenAt: a.lastSeenAt, missingSince: a.missingSince });
+    } catch (error) {
+      this.storeWriteErrors++;
+      this.storeLastError = error instanceof Error ? error.message : String(error);
+    }
   }
 
   /** The alerts active after the last evaluation (to describe the ones the tracker dropped). */
@@ -492,4 +665,17 @@ export class Service {
       alert,
     };
   }
+}
+
+/** The finding as recorded in a history event, with why it changed as evidence and a `resolution` fact. */
+function annotate(finding: Finding, note: string, type: ServiceTransition['type'], at: number): Finding {
+  return {
+    ...finding,
+    evidence: [...finding.evidence, { type: 'state', text: note, at }],
+    facts: {
+      ...finding.facts,
+      resolution:
+        type === 'dropped' ? 'dropped' : note.startsWith('resolved while') ? 'while-down' : 'after-restart',
+    },
+  };
 }

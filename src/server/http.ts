@@ -5,6 +5,7 @@ import type { Muted } from '../alerts/inhibit.js';
 import type { Alert } from '../alerts/tracker.js';
 import type { ServiceCounters, ServiceHealth } from '../app/service.js';
 import { fingerprintOf, HealwatchError, LEVELS, type Finding, type Level } from '../domain/index.js';
+import type { AlertEvent, HistoryQuery } from '../store/index.js';
 import { renderMetrics } from './metrics.js';
 
 /** What the HTTP API reads (the Service implements it; tests may stub it). */
@@ -30,6 +31,11 @@ export interface ServerOptions {
    * only listens on a loopback address.
    */
   token?: string | undefined;
+  /**
+   * The durable store (`healwatch run --data DIR`), for `/api/v1/history`; without it that endpoint answers
+   * 404.
+   */
+  store?: { history(query: HistoryQuery): AlertEvent[] } | undefined;
 }
 
 /** A listening server. */
@@ -184,6 +190,20 @@ function page<T>(
   return { total: items.length, limit, offset, items: items.slice(offset, offset + limit) };
 }
 
+/** A time bound: epoch milliseconds, or an ISO 8601 date and time. */
+function timeParam(params: URLSearchParams, name: string): number | undefined {
+  const raw = params.get(name)?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const t = /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : Number.NaN;
+  if (Number.isNaN(t))
+    throw new HttpError(
+      400,
+      `${name} must be epoch milliseconds or an ISO 8601 time (e.g. 2026-01-31T12:00:00Z)`,
+    );
+  return t;
+}
+
 function alertJson(a: Alert): unknown {
   return {
     fingerprint: a.fingerprint,
@@ -207,7 +227,10 @@ const LEVEL_ORDER = (l: Level): number => LEVELS.indexOf(l);
 type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
 /** The routes of the API; `/healthz` and `/readyz` need no token. */
-function routes(service: ServiceApi): Map<string, { isPublic: boolean; handle: Route }> {
+function routes(
+  service: ServiceApi,
+  store: ServerOptions['store'],
+): Map<string, { isPublic: boolean; handle: Route }> {
   const r = new Map<string, { isPublic: boolean; handle: Route }>();
   r.set('/healthz', {
     isPublic: true,
@@ -270,6 +293,36 @@ function routes(service: ServiceApi): Map<string, { isPublic: boolean; handle: R
       sendJson(req, res, 200, { at: service.now(), ...page(items, p) });
     },
   });
+  r.set('/api/v1/history', {
+    isPublic: false,
+    handle: (req, res, url) => {
+      if (!store)
+        throw new HttpError(
+          404,
+          'no alert history: Healwatch was started without --data DIR, so alerts are kept in memory only',
+        );
+      const p = url.searchParams;
+      const fingerprint = p.get('fingerprint')?.trim() || undefined;
+      const from = timeParam(p, 'from');
+      const to = timeParam(p, 'to');
+      if (from !== undefined && to !== undefined && to < from)
+        throw new HttpError(400, 'to must not be before from');
+      const limit = intParam(p, 'limit', 100, 1000);
+      const orderRaw = p.get('order') ?? 'desc';
+      if (orderRaw !== 'asc' && orderRaw !== 'desc')
+        throw new HttpError(400, 'order must be one of asc, desc');
+      const items = store.history({ fingerprint, from, to, limit, order: orderRaw });
+      sendJson(req, res, 200, {
+        at: service.now(),
+        fingerprint: fingerprint ?? null,
+        from: from ?? null,
+        to: to ?? null,
+        limit,
+        order: orderRaw,
+        items: items.map((e) => ({ ...e, previousLevel: e.previousLevel ?? null })),
+      });
+    },
+  });
   r.set('/api/v1/health', {
     isPublic: false,
     handle: (req, res) => sendJson(req, res, 200, service.health()),
@@ -294,8 +347,8 @@ function routes(service: ServiceApi): Map<string, { isPublic: boolean; handle: R
 }
 
 /**
- * Starts the HTTP API: `/healthz`, `/readyz`, `/api/v1/findings`, `/api/v1/alerts`, `/api/v1/health`
- * and `/metrics`. With a token, everything but the two health endpoints needs `Authorization: Bearer`;
+ * Starts the HTTP API: `/healthz`, `/readyz`, `/api/v1/findings`, `/api/v1/alerts`, `/api/v1/history`
+ * (with a store), `/api/v1/health` and `/metrics`. With a token, everything but the two health endpoints needs `Authorization: Bearer`;
  * without one, it refuses to listen anywhere but loopback.
  */
 export async function startServer(options: ServerOptions): Promise<HttpServer> {
@@ -304,7 +357,7 @@ export async function startServer(options: ServerOptions): Promise<HttpServer> {
   const token = options.token;
   assertSafeListen(host, token);
   const tokenDigest = token === undefined ? undefined : digest(token);
-  const table = routes(options.service);
+  const table = routes(options.service, options.store);
   const server = createServer((req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://healwatch.invalid');

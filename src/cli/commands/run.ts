@@ -1,15 +1,18 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { Service, type ServiceTransition } from '../../app/service.js';
 import { Connection } from '../../cluster/index.js';
 import { loadConfig } from '../../config/index.js';
 import { HealwatchError, LEVELS, refText } from '../../domain/index.js';
 import { assertSafeListen, parseListen, startServer, type HttpServer } from '../../server/index.js';
+import { Store, STORE_FILE_NAME, StoreError } from '../../store/index.js';
 
 interface RunFlags {
   kubeconfig?: string;
   context?: string;
   config?: string;
+  data?: string;
   listen: string;
   tokenFile?: string;
 }
@@ -37,6 +40,23 @@ function readToken(file: string | undefined): string | undefined {
   return env === undefined || env === '' ? undefined : env;
 }
 
+/**
+ * Creates `dir` and opens (creating and migrating) its database. Throws a StoreError naming the directory
+ * or file when it cannot.
+ */
+function openStore(dir: string): Store {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StoreError(
+      dir,
+      `--data ${dir}: cannot create the data directory: ${code === 'EACCES' ? 'permission denied' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (error as Error).message}`,
+    );
+  }
+  return Store.open(join(dir, STORE_FILE_NAME));
+}
+
 /** One stderr line per transition at Notice or above (level None is collected, never told). */
 export function describeTransition(t: ServiceTransition): string | undefined {
   if (t.level === 'none' && t.previousLevel !== 'notice' && t.previousLevel !== 'alert') return undefined;
@@ -49,7 +69,7 @@ export function describeTransition(t: ServiceTransition): string | undefined {
     case 'level-changed':
       return `${LEVELS.indexOf(t.level) > LEVELS.indexOf(t.previousLevel ?? 'none') ? 'ESCALATED' : 'DEESCALATED'} ${what} (was ${t.previousLevel ?? 'none'})`;
     case 'resolved':
-      return `RESOLVED ${what}`;
+      return `RESOLVED ${what}${t.note !== undefined ? ` (${t.note})` : ''}`;
     case 'dropped':
       return `CLEARED ${what} (went away before it fired)`;
   }
@@ -67,6 +87,10 @@ export function runCommand(): Command {
       '--config <file>',
       'healwatch.yaml (levels, thresholds, scopes, add-on namespaces); SIGHUP reloads it',
     )
+    .option(
+      '--data <dir>',
+      'directory of the durable store (created if needed; holds healwatch.db): alerts and their history survive a restart (default: none, alerts are kept in memory only)',
+    )
     .option('--listen <host:port>', 'address of the HTTP API (port 0: any free port)', '127.0.0.1:8080')
     .option(
       '--token-file <file>',
@@ -76,7 +100,11 @@ export function runCommand(): Command {
       'after',
       [
         '',
-        'Endpoints: /healthz and /readyz (no token), /api/v1/findings, /api/v1/alerts, /api/v1/health, /metrics.',
+        'Endpoints: /healthz and /readyz (no token), /api/v1/findings, /api/v1/alerts, /api/v1/health, /metrics,',
+        "and with --data /api/v1/history?fingerprint=&from=&to=&limit= (the alerts' recorded history).",
+        'With --data DIR, every alert change is written to DIR/healwatch.db: after a restart, firing alerts',
+        'stay firing (no second FIRING), pending ones fire when their `for` has passed since they opened, and',
+        'those gone while Healwatch was down resolve (RESOLVED ... resolved while Healwatch was down).',
         'Logs go to stderr: the bound address, sync progress, one line per alert transition',
         '(PENDING, FIRING, ESCALATED, DEESCALATED, RESOLVED, or CLEARED for a pending one that went away;',
         'Notice and Alert only) and lifecycle.',
@@ -96,9 +124,29 @@ export function runCommand(): Command {
         ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
         ...(flags.context ? { context: flags.context } : {}),
       });
+      let store: Store | undefined;
+      if (flags.data !== undefined) {
+        try {
+          store = openStore(flags.data);
+        } catch (error) {
+          if (!(error instanceof StoreError)) throw error;
+          process.stderr.write(`healwatch run: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        log(`data: ${store.file}`);
+      }
+      const closeStore = (): void => {
+        try {
+          store?.close();
+        } catch (error) {
+          log(`closing ${store?.file ?? 'the store'}: ${(error as Error).message}`);
+        }
+      };
       const service = new Service({
         connection,
         config,
+        store,
         onProgress: (p) => {
           if (p.synced === p.total) log(`synced: ${p.total} kinds, ${p.objects} objects`);
         },
@@ -107,7 +155,13 @@ export function runCommand(): Command {
         const line = describeTransition(t);
         if (line) log(line);
       });
-      const server: HttpServer = await startServer({ service, host, port, token });
+      let server: HttpServer;
+      try {
+        server = await startServer({ service, host, port, token, store });
+      } catch (error) {
+        closeStore();
+        throw error;
+      }
       log(`listening on ${server.url}${token ? ' (bearer token required)' : ''}`);
 
       let shutdown: Promise<void> | undefined;
@@ -121,6 +175,7 @@ export function runCommand(): Command {
         log(`${signal}: stopping`);
         shutdown = (async () => {
           await Promise.all([service.stop(), server.close()]);
+          closeStore();
           log('stopped');
           resolveDone();
         })();
@@ -165,9 +220,16 @@ export function runCommand(): Command {
         }
       } catch (error) {
         await Promise.all([service.stop(), server.close()]);
+        closeStore();
         process.off('SIGTERM', onTerm);
         process.off('SIGINT', onInt);
         process.off('SIGHUP', onHup);
+        if (error instanceof StoreError) {
+          // Reading the alerts back failed (an unreadable or locked database): one line, exit 1.
+          process.stderr.write(`healwatch run: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+          process.exitCode = 1;
+          return;
+        }
         throw error;
       }
       await done;
