@@ -12,6 +12,8 @@ export const ERROR_CODES = {
     'The Kubernetes API server could not be reached, refused the credentials, or answered with an error.',
   HW_ERR_SIM_SCENARIO_INVALID:
     'A simulator scenario file does not validate; the message names the file, line and field.',
+  HW_ERR_STORE:
+    'The Healwatch database (`--data DIR`) could not be opened, read or written: unreadable, not a database, locked, or written by a newer Healwatch.',
   HW_ERR_SIM_LISTEN: 'The simulator could not listen on the requested address and port.',
   HW_ERR_SIM_UNREACHABLE: 'A `healwatch sim` subcommand could not reach a running simulator.',
   HW_ERR_SIM_FAULT_REJECTED:

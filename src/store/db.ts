@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LATEST_VERSION, MIGRATIONS, type Migration } from './migrations.js';
+import { HealwatchError } from '../domain/index.js';
 
 /** The database handle type of better-sqlite3. */
 export type Db = Database.Database;
@@ -14,13 +15,14 @@ export type Db = Database.Database;
 export const STORE_FILE_NAME = 'healwatch.db';
 
 /** An error of the store; the message names the database file (and the table and row when it is about one). */
-export class StoreError extends Error {
+export class StoreError extends HealwatchError {
   constructor(
     readonly file: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('HW_ERR_STORE', message);
+    if (options?.cause !== undefined) this.cause = options.cause;
     this.name = 'StoreError';
   }
 }

@@ -130,7 +130,7 @@ export function runCommand(): Command {
           store = openStore(flags.data);
         } catch (error) {
           if (!(error instanceof StoreError)) throw error;
-          process.stderr.write(`healwatch run: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+          process.stderr.write(`healwatch run: ${error.message.replace(/\s*\n\s*/g, ' ')} [${error.code}]\n`);
           process.exitCode = 1;
           return;
         }
@@ -226,7 +226,7 @@ export function runCommand(): Command {
         process.off('SIGHUP', onHup);
         if (error instanceof StoreError) {
           // Reading the alerts back failed (an unreadable or locked database): one line, exit 1.
-          process.stderr.write(`healwatch run: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+          process.stderr.write(`healwatch run: ${error.message.replace(/\s*\n\s*/g, ' ')} [${error.code}]\n`);
           process.exitCode = 1;
           return;
         }
