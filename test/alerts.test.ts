@@ -112,10 +112,14 @@ test('inhibition: a NotReady node mutes the pod findings on it; a stopped schedu
     facts: { verdict: 'blocked-by-scheduling' },
   });
   const image = finding('deployment-replicas', 'img', 'alert', { facts: { verdict: 'blocked-by-image' } });
-  r = inhibit([scheduler, pending, blocked, image], { inputsOf: () => [] });
+  const dnsWaiting = finding('component-unavailable', 'coredns', 'alert', {
+    facts: { cause: 'unscheduled' },
+  });
+  const dnsCrashing = finding('component-unavailable', 'metrics-server', 'alert', { facts: {} });
+  r = inhibit([scheduler, pending, blocked, image, dnsWaiting, dnsCrashing], { inputsOf: () => [] });
   assert.deepEqual(
     r.active.map((f) => f.object.name),
-    ['kube-scheduler', 'img'],
+    ['kube-scheduler', 'img', 'metrics-server'],
   );
   const blind = { ...finding('monitor-blind', 'healwatch', 'alert'), facts: { kinds: 'Pod,Event' } };
   r = inhibit([blind, onNode, finding('node-filesystem', 'n')], {

@@ -76,7 +76,8 @@ export function inhibit(
     if (
       scheduler &&
       (SCHEDULING_RULES.has(f.ruleId) ||
-        (f.ruleId === 'deployment-replicas' && f.facts.verdict === 'blocked-by-scheduling'))
+        (f.ruleId === 'deployment-replicas' && f.facts.verdict === 'blocked-by-scheduling') ||
+        (f.ruleId === 'component-unavailable' && f.facts.cause === 'unscheduled'))
     ) {
       muted.push({ finding: f, by: scheduler, reason: 'the scheduler is not running' });
       continue;

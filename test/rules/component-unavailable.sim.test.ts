@@ -122,3 +122,27 @@ for (const scenario of ['eks', 'gke', 'aks']) {
     assert.deepEqual(await watch(j, 3 * 60_000), []);
   });
 }
+
+test('component-unavailable: replicas waiting for a node while the scheduler is down are muted by the scheduler Alert', async (t) => {
+  const j = await startJudged(t);
+  const dnsNode = j.watcher.view
+    .list('Pod', 'kube-system')
+    .find((p) => p.name.startsWith('coredns-') && p.nodeName !== undefined)?.nodeName;
+  assert.ok(dnsNode, 'a coredns pod runs on a node');
+  j.sim.faults.start({ name: 'scheduler-down' });
+  j.sim.faults.start({ name: 'node-notready', target: dnsNode });
+  // NotReady after the 50 s grace, evicted 300 s later; the replacement waits for a scheduler, and
+  // counts as starting for the rule's 5-minute grace before it is reported.
+  await j.advance(15 * 60_000);
+  const { findings, muted } = await j.evaluate();
+  const coredns = muted.find((f) => f.ruleId === RULE && f.object.name === 'coredns');
+  assert.ok(
+    coredns,
+    `coredns is reported and muted; active: ${ours(findings)
+      .map((f) => f.title)
+      .join(' | ')}`,
+  );
+  assert.equal(coredns.facts.cause, 'unscheduled');
+  assert.ok(!ours(j.firing()).some((f) => f.object.name === 'coredns'), 'no second page for coredns');
+  assert.ok(j.firing().some((f) => f.ruleId === 'control-plane' && f.facts.component === 'kube-scheduler'));
+});

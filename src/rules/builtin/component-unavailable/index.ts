@@ -217,6 +217,13 @@ function toFinding(ctx: RuleContext<Options>, v: Verdict): Finding {
       desired: v.desired,
       available: v.available,
       ...(node !== undefined ? { node } : {}),
+      // Every missing replica is a pod waiting for a node: a stopped scheduler explains it (inhibition).
+      ...(v.pods.length > 0 &&
+      v.missingNodes.length === 0 &&
+      v.pods.length >= v.desired - v.available &&
+      v.pods.every((p) => p.nodeName === undefined)
+        ? { cause: 'unscheduled' }
+        : {}),
     },
     since: v.since,
   };
