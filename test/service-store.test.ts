@@ -4,13 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlertTracker } from '../src/alerts/tracker.js';
-import { Service, type ServiceTransition } from '../src/app/service.js';
-import { Connection } from '../src/cluster/index.js';
-import { parseConfig } from '../src/config/config.js';
 import { fingerprintOf, type Finding } from '../src/domain/index.js';
 import { startServer } from '../src/server/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { Store, STORE_FILE_NAME } from '../src/store/index.js';
+import type { ServiceTransition } from '../src/app/service.js';
+import { startService, type Running } from './helpers/service.js';
 
 function tempStore(t: TestContext): Store {
   const dir = mkdtempSync(join(tmpdir(), 'healwatch-service-store-'));
@@ -28,62 +27,14 @@ async function startSim(t: TestContext, seed: string): Promise<Simulator> {
   return sim;
 }
 
-interface Running {
-  service: Service;
-  transitions: ServiceTransition[];
-  /** Evaluates (with fresh probes) once the view has caught up with the simulator. */
-  evaluate(): Promise<ServiceTransition[]>;
-  /** Advances simulated time in steps, evaluating after each. */
-  advance(ms: number, stepMs?: number): Promise<void>;
-}
-
-/** A Service on the simulator's clock with its timers off and `store`; transitions recorded from its start. */
-async function startService(
+/** A Service with `store` on the simulator (see test/helpers/service.ts). */
+function startStored(
   t: TestContext,
   sim: Simulator,
   store: Store,
   options: { resolveAfterMs?: number } = {},
 ): Promise<Running> {
-  const service = new Service({
-    connection: Connection.fromString(sim.kubeconfig()),
-    config: parseConfig('{}', 'test-config'),
-    now: () => sim.cluster.world.now(),
-    debounceMs: 0,
-    tickMs: 0,
-    probeIntervalMs: 0,
-    resolveAfterMs: options.resolveAfterMs ?? 0,
-    watcher: { reflector: { backoffInitialMs: 20, backoffMaxMs: 200, idleTimeoutMs: 5000 } },
-    prober: { timeoutMs: 5000 },
-    store,
-  });
-  const transitions: ServiceTransition[] = [];
-  service.onTransition((tr) => transitions.push(tr));
-  t.after(() => service.stop());
-  await service.start();
-  const catchUp = async (): Promise<void> => {
-    const target = sim.cluster.world.store.resourceVersion;
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (service.watcher!.reflectors.every((r) => Number(r.health.resourceVersion) >= target)) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`the view did not catch up with resourceVersion ${target}`);
-  };
-  const evaluate = async (): Promise<ServiceTransition[]> => {
-    await catchUp();
-    return service.evaluateNow({ probes: true });
-  };
-  return {
-    service,
-    transitions,
-    evaluate,
-    async advance(ms, stepMs = 30_000) {
-      for (let done = 0; done < ms; done += stepMs) {
-        sim.advance(Math.min(stepMs, ms - done));
-        await evaluate();
-      }
-    },
-  };
+  return startService(t, sim, { ...options, store });
 }
 
 const of = (ts: readonly ServiceTransition[], ruleId: string): string[] =>
@@ -94,7 +45,7 @@ test('service + store: a firing alert stays firing across a restart without a se
   const store = tempStore(t);
 
   // 1. scheduler-down fires control-plane.
-  const first = await startService(t, sim, store);
+  const first = await startStored(t, sim, store);
   await first.evaluate();
   sim.faults.start({ name: 'scheduler-down' });
   await first.advance(120_000);
@@ -114,7 +65,7 @@ test('service + store: a firing alert stays firing across a restart without a se
 
   // 2. Restart while the fault goes on: still firing, no new `fired` (nor `opened`), same firingSince.
   sim.advance(30_000);
-  const second = await startService(t, sim, store);
+  const second = await startStored(t, sim, store);
   assert.equal(second.service.health().lastEvaluation?.at, sim.cluster.world.now(), 'start evaluated once');
   assert.deepEqual(of(second.transitions, 'control-plane'), [], 'no re-notification after the restart');
   const kept = second.service.firing().find((a) => a.fingerprint === fp);
@@ -164,7 +115,7 @@ test('service + store: a firing alert stays firing across a restart without a se
   await second.service.stop();
   sim.faults.heal();
   sim.advance(90_000);
-  const third = await startService(t, sim, store, { resolveAfterMs: 60_000 });
+  const third = await startStored(t, sim, store, { resolveAfterMs: 60_000 });
   const resolved = third.transitions.filter((x) => x.fingerprint === fp);
   assert.deepEqual(
     resolved.map((x) => x.type),
@@ -197,7 +148,7 @@ test('service + store: a firing alert stays firing across a restart without a se
 
   // 4. Another restart: the resolved alert stays resolved, nothing is told again.
   await third.service.stop();
-  const fourth = await startService(t, sim, store, { resolveAfterMs: 60_000 });
+  const fourth = await startStored(t, sim, store, { resolveAfterMs: 60_000 });
   assert.deepEqual(
     fourth.transitions.filter((x) => x.fingerprint === fp),
     [],
@@ -211,7 +162,7 @@ const VERDICT = 'deployment-replicas';
 test('service + store: a pending alert resumes its for from the stored pendingSince across a restart', async (t) => {
   const sim = await startSim(t, 'service-store-pending');
   const store = tempStore(t);
-  const first = await startService(t, sim, store);
+  const first = await startStored(t, sim, store);
   await first.evaluate();
   sim.faults.start({ name: 'crashloop', target: 'shop/cart' });
   let opened: ServiceTransition | undefined;
@@ -234,7 +185,7 @@ test('service + store: a pending alert resumes its for from the stored pendingSi
   sim.advance(20_000);
   const restartAt = sim.cluster.world.now();
   assert.ok(restartAt - pendingSince < forMs, 'still within its for at the restart');
-  const second = await startService(t, sim, store);
+  const second = await startStored(t, sim, store);
   assert.deepEqual(of(second.transitions, VERDICT), [], 'restored: not opened again');
   const alert = second.service.alerts().find((a) => a.fingerprint === fp);
   assert.equal(alert?.state, 'pending');
@@ -260,7 +211,7 @@ test('service + store: a pending alert resumes its for from the stored pendingSi
 test('service + store: a pending alert gone while Healwatch was down is dropped and stored as resolved', async (t) => {
   const sim = await startSim(t, 'service-store-dropped');
   const store = tempStore(t);
-  const first = await startService(t, sim, store);
+  const first = await startStored(t, sim, store);
   await first.evaluate();
   sim.faults.start({ name: 'crashloop', target: 'shop/cart' });
   let opened: ServiceTransition | undefined;
@@ -275,7 +226,7 @@ test('service + store: a pending alert gone while Healwatch was down is dropped 
   await first.service.stop();
   sim.faults.heal();
   sim.advance(120_000);
-  const second = await startService(t, sim, store);
+  const second = await startStored(t, sim, store);
   assert.deepEqual(
     second.transitions.filter((x) => x.fingerprint === fp).map((x) => x.type),
     ['dropped'],

@@ -5,68 +5,20 @@ import { Connection } from '../src/cluster/index.js';
 import { parseConfig } from '../src/config/config.js';
 import { isAtLeast, refText } from '../src/domain/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
-
-interface Running {
-  sim: Simulator;
-  service: Service;
-  transitions: ServiceTransition[];
-  /** Advances simulated time in steps, evaluating (with fresh probes) after each. */
-  advance(ms: number, stepMs?: number): Promise<void>;
-  evaluate(): Promise<ServiceTransition[]>;
-}
+import { startService, type Running } from './helpers/service.js';
 
 /**
  * A manual-clock simulator watched by a Service whose timers are off (tests evaluate explicitly, on
- * the simulator's clock), stopped when the test ends.
+ * the simulator's clock), both stopped when the test ends.
  */
 async function startRunning(
   t: TestContext,
   options: { config?: string; debounceMs?: number } = {},
-): Promise<Running> {
+): Promise<Running & { sim: Simulator }> {
   const sim = await startSimulator({ seed: 'service', bookmarkIntervalMs: 30, clock: 'manual', port: 0 });
-  const service = new Service({
-    connection: Connection.fromString(sim.kubeconfig()),
-    config: parseConfig(options.config ?? '{}', 'test-config'),
-    now: () => sim.cluster.world.now(),
-    debounceMs: options.debounceMs ?? 0,
-    tickMs: 0,
-    probeIntervalMs: 0,
-    resolveAfterMs: 0,
-    watcher: { reflector: { backoffInitialMs: 20, backoffMaxMs: 200, idleTimeoutMs: 5000 } },
-    prober: { timeoutMs: 5000 },
-  });
-  const transitions: ServiceTransition[] = [];
-  service.onTransition((tr) => transitions.push(tr));
-  t.after(async () => {
-    await service.stop();
-    await sim.close();
-  });
-  await service.start();
-  const catchUp = async (): Promise<void> => {
-    const target = sim.cluster.world.store.resourceVersion;
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (service.watcher!.reflectors.every((r) => Number(r.health.resourceVersion) >= target)) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`the view did not catch up with resourceVersion ${target}`);
-  };
-  const evaluate = async (): Promise<ServiceTransition[]> => {
-    await catchUp();
-    return service.evaluateNow({ probes: true });
-  };
-  return {
-    sim,
-    service,
-    transitions,
-    evaluate,
-    async advance(ms, stepMs = 30_000) {
-      for (let done = 0; done < ms; done += stepMs) {
-        sim.advance(Math.min(stepMs, ms - done));
-        await evaluate();
-      }
-    },
-  };
+  const running = await startService(t, sim, options);
+  t.after(() => sim.close()); // after the service's own stop, registered first
+  return { sim, ...running };
 }
 
 const describeT = (ts: readonly ServiceTransition[]): string[] =>

@@ -7,6 +7,23 @@ import type { Finding } from '../../src/domain/index.js';
 import { BUILTIN_RULES, RuleEngine } from '../../src/rules/index.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
 
+/**
+ * Waits until every reflector has seen the simulator's latest resourceVersion (bookmarks guarantee
+ * progress); fails after 10 s.
+ */
+export async function catchUpWith(
+  sim: Simulator,
+  reflectors: readonly { health: { resourceVersion: string | undefined } }[],
+): Promise<void> {
+  const target = sim.cluster.world.store.resourceVersion;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (reflectors.every((r) => Number(r.health.resourceVersion) >= target)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`the view did not catch up with resourceVersion ${target}`);
+}
+
 /** A simulator watched by the real watch layer, judged by the real engine and tracker. */
 export interface Judged {
   sim: Simulator;
@@ -55,15 +72,7 @@ export async function startJudged(
     await watcher.stop();
     await sim.close();
   });
-  const catchUp = async (): Promise<void> => {
-    const target = sim.cluster.world.store.resourceVersion;
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (watcher.reflectors.every((r) => Number(r.health.resourceVersion) >= target)) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`the view did not catch up with resourceVersion ${target}`);
-  };
+  const catchUp = (): Promise<void> => catchUpWith(sim, watcher.reflectors);
   const evaluate = async (): Promise<{ findings: Finding[]; muted: Finding[] }> => {
     await catchUp();
     await prober.runOnce();
