@@ -5,37 +5,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultVersion } from '../src/sim/scenario/builtin.js';
+import { ROOT, runCli, type CliResult } from './helpers/cli.js';
 
 /** What the demo's /version reports today. */
 const DEMO_VERSION = defaultVersion('kubeadm');
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const MAIN = join(ROOT, 'src/cli/main.ts');
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string>): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], env: Record<string, string>): Promise<CliResult> => runCli(args, { env });
 
 test('--help lists the commands and exits 0; an unknown option exits 2', async () => {
   const help = await run(['--help'], {});
