@@ -133,6 +133,16 @@ export function forecastFull(
   return { trend, hoursToFull, fullAt: now + hoursToFull * HOUR };
 }
 
+/** The facts a forecast adds to a finding (rate in points of capacity per hour, hours to full). */
+export function forecastFacts(forecast: Forecast | undefined): Record<string, number> {
+  return forecast
+    ? {
+        ratePercentPerHour: Math.round(forecast.trend.ratePerHour * 100) / 100,
+        hoursToFull: Math.round(forecast.hoursToFull * 10) / 10,
+      }
+    : {};
+}
+
 /**
  * Since when the series has been at or above `threshold` without a break (the first sample of the
  * current run). Undefined when the run reaches back to the oldest sample: then nobody knows when it

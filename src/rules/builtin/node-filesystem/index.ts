@@ -5,6 +5,7 @@ import { ago, eventEvidence } from '../../helpers.js';
 import type { Rule } from '../../rule.js';
 import {
   aboveSince,
+  forecastFacts,
   fillEvidence,
   forecastFull,
   FORECAST_DEFAULTS,
@@ -150,12 +151,7 @@ export const nodeFilesystem: Rule<z.infer<typeof options>> = {
             usedBytes: r.usedBytes,
             capacityBytes: r.capacityBytes,
             availableBytes: r.availableBytes,
-            ...(forecast
-              ? {
-                  ratePercentPerHour: Math.round(forecast.trend.ratePerHour * 100) / 100,
-                  hoursToFull: Math.round(forecast.hoursToFull * 10) / 10,
-                }
-              : {}),
+            ...forecastFacts(forecast),
           },
           // Over the threshold: since the first sample of the current run above it. A forecast alone
           // has no start the objects can tell, so its `for` counts from the first sighting.

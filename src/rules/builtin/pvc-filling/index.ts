@@ -3,7 +3,15 @@ import type { VolumeUsage } from '../../../cluster/index.js';
 import type { Evidence, Finding } from '../../../domain/index.js';
 import { ago, ns, workloadOf } from '../../helpers.js';
 import type { Rule } from '../../rule.js';
-import { aboveSince, fillEvidence, forecastFull, FORECAST_DEFAULTS, pct, readFs } from '../nodes-helpers.js';
+import {
+  aboveSince,
+  forecastFacts,
+  fillEvidence,
+  forecastFull,
+  FORECAST_DEFAULTS,
+  pct,
+  readFs,
+} from '../nodes-helpers.js';
 
 const options = z
   .object({
@@ -112,12 +120,7 @@ export const pvcFilling: Rule<z.infer<typeof options>> = {
           usedPercent: Math.round(r.usedPercent * 10) / 10,
           usedBytes: r.usedBytes,
           capacityBytes: r.capacityBytes,
-          ...(forecast
-            ? {
-                ratePercentPerHour: Math.round(forecast.trend.ratePerHour * 100) / 100,
-                hoursToFull: Math.round(forecast.hoursToFull * 10) / 10,
-              }
-            : {}),
+          ...forecastFacts(forecast),
         },
         ...(isOver ? { since: aboveSince(ctx.samples, key, o.usedPercent, now) } : {}),
       });
