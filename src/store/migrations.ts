@@ -107,6 +107,43 @@ CREATE TABLE meta (
 ) STRICT;
 `,
   },
+  {
+    version: 2,
+    name: 'outbox: episode, level, group key, first attempt, suppressed state',
+    sql: `
+CREATE TABLE outbox_v2 (
+  id               INTEGER PRIMARY KEY,
+  receiver         TEXT NOT NULL,
+  fingerprint      TEXT,
+  episode          INTEGER,
+  level            TEXT CHECK (level IN ('none', 'notice', 'alert')),
+  group_key        TEXT NOT NULL DEFAULT '',
+  kind             TEXT NOT NULL,
+  payload          TEXT NOT NULL,
+  idempotency_key  TEXT NOT NULL UNIQUE,
+  created_at       INTEGER NOT NULL,
+  next_attempt_at  INTEGER NOT NULL,
+  first_attempt_at INTEGER,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  last_error       TEXT,
+  state            TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'dead', 'suppressed')),
+  sent_at          INTEGER,
+  done_at          INTEGER
+) STRICT;
+INSERT INTO outbox_v2 (id, receiver, fingerprint, kind, payload, idempotency_key, created_at, next_attempt_at,
+  attempts, last_error, state, sent_at, done_at)
+  SELECT id, receiver, fingerprint, kind, payload, idempotency_key, created_at, next_attempt_at, attempts,
+    last_error, state, sent_at, CASE WHEN state = 'queued' THEN NULL ELSE COALESCE(sent_at, next_attempt_at) END
+  FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v2 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);
+CREATE INDEX outbox_by_receiver ON outbox (receiver, state);
+CREATE INDEX outbox_by_alert ON outbox (receiver, fingerprint, episode, id);
+CREATE INDEX outbox_by_group ON outbox (receiver, group_key, state, next_attempt_at);
+CREATE INDEX outbox_by_done ON outbox (done_at);
+`,
+  },
 ];
 
 /** The newest schema version this build knows. */

@@ -118,14 +118,20 @@ export interface HistoryQuery {
 }
 
 /** Delivery state of an outbox message. */
-export type OutboxState = 'queued' | 'sent' | 'dead';
+export type OutboxState = 'queued' | 'sent' | 'dead' | 'suppressed';
 
 /** A notification to deliver. */
 export interface NewOutboxMessage {
   /** The receiver's configured name (never its URL or token). */
   readonly receiver: string;
   readonly fingerprint?: string | undefined;
-  /** What it announces, e.g. `firing`, `resolved`, `digest`, `heartbeat`. */
+  /** The alert's firing episode (its `firingSince`): rows of one episode belong together. */
+  readonly episode?: number | undefined;
+  /** The alert's level this message announces. */
+  readonly level?: Level | undefined;
+  /** Messages of one receiver with the same group key go out together. */
+  readonly groupKey?: string | undefined;
+  /** What it announces, e.g. `fired`, `level-changed`, `repeat`, `resolved`. */
   readonly kind: string;
   /** The JSON body to send, without secrets. */
   readonly payload: unknown;
@@ -141,11 +147,16 @@ export interface OutboxMessage {
   readonly id: number;
   readonly receiver: string;
   readonly fingerprint: string | undefined;
+  readonly episode: number | undefined;
+  readonly level: Level | undefined;
+  readonly groupKey: string;
   readonly kind: string;
   readonly payload: unknown;
   readonly idempotencyKey: string;
   readonly createdAt: number;
   readonly nextAttemptAt: number;
+  /** When it was first tried (undefined until then). */
+  readonly firstAttemptAt: number | undefined;
   readonly attempts: number;
   readonly lastError: string | undefined;
   readonly state: OutboxState;
@@ -158,6 +169,7 @@ export interface ReceiverStats {
   readonly queued: number;
   readonly sent: number;
   readonly dead: number;
+  readonly suppressed: number;
   /** When the oldest still-queued message was created. */
   readonly oldestQueuedAt: number | undefined;
   readonly lastSentAt: number | undefined;
@@ -312,11 +324,15 @@ interface OutboxRow {
   id: number;
   receiver: string;
   fingerprint: string | null;
+  episode: number | null;
+  level: Level | null;
+  group_key: string;
   kind: string;
   payload: string;
   idempotency_key: string;
   created_at: number;
   next_attempt_at: number;
+  first_attempt_at: number | null;
   attempts: number;
   last_error: string | null;
   state: OutboxState;
@@ -339,6 +355,7 @@ interface StatsRow {
   queued: number;
   sent: number;
   dead: number;
+  suppressed: number;
   oldest_queued_at: number | null;
   last_sent_at: number | null;
   last_error: string | null;
@@ -471,6 +488,9 @@ export class Store {
       const info = this.s.enqueue.run({
         receiver: message.receiver,
         fingerprint: message.fingerprint ?? null,
+        episode: message.episode ?? null,
+        level: message.level ?? null,
+        group_key: message.groupKey ?? '',
         kind: message.kind,
         payload,
         idempotency_key: message.idempotencyKey,
@@ -494,7 +514,7 @@ export class Store {
     for (const row of this.s.due.all(now, Math.max(0, Math.floor(limit)))) {
       const message = this.outboxFromRow(row);
       if (message) out.push(message);
-      else this.s.markDead.run({ id: row.id, error: 'stored payload is corrupt', attempted: 0 });
+      else this.s.markDead.run({ id: row.id, error: 'stored payload is corrupt', attempted: 0, now });
     }
     return out;
   }
@@ -514,16 +534,48 @@ export class Store {
    * Records a failed attempt (retryable): counts it, keeps the error (which must not contain secrets; it is
    * cut to 2000 characters) and schedules the next attempt. Returns false when the message was not queued.
    */
-  markFailed(id: number, nextAttemptAt: number, error: string): boolean {
-    return this.s.markFailed.run({ id, next: nextAttemptAt, error: cut(error) }).changes > 0;
+  markFailed(id: number, nextAttemptAt: number, error: string, now = Date.now()): boolean {
+    return this.s.markFailed.run({ id, next: nextAttemptAt, error: cut(error), now }).changes > 0;
   }
 
   /**
    * Gives a message up: not retryable, or retried too long. `attempted` (default true) counts this as one
    * more attempt; pass false when giving up without trying again. Returns false when it was not queued.
    */
-  markDead(id: number, error: string, attempted = true): boolean {
-    return this.s.markDead.run({ id, error: cut(error), attempted: attempted ? 1 : 0 }).changes > 0;
+  markDead(id: number, error: string, attempted = true, now = Date.now()): boolean {
+    return this.s.markDead.run({ id, error: cut(error), attempted: attempted ? 1 : 0, now }).changes > 0;
+  }
+
+  /** Records that a queued message was not sent because a silence covered it (`reason` says which). */
+  markSuppressed(id: number, reason: string, now: number): boolean {
+    return this.s.markSuppressed.run({ id, reason: cut(reason), now }).changes > 0;
+  }
+
+  /** The newest message (not suppressed) to `receiver` about one firing episode of an alert. */
+  lastForAlert(receiver: string, fingerprint: string, episode: number): OutboxMessage | undefined {
+    const row = this.s.lastForAlert.get({ receiver, fingerprint, episode });
+    return row ? this.outboxFromRow(row) : undefined;
+  }
+
+  /** When a message of the group was last delivered to `receiver`. */
+  lastSentForGroup(receiver: string, groupKey: string): number | undefined {
+    return this.s.lastSentForGroup.get({ receiver, group_key: groupKey })?.sent_at ?? undefined;
+  }
+
+  /** The earliest time a not-yet-tried message of the group is held until, when one is held past `now`. */
+  heldForGroup(receiver: string, groupKey: string, now: number): number | undefined {
+    return this.s.heldForGroup.get({ receiver, group_key: groupKey, now })?.at ?? undefined;
+  }
+
+  /** The newest outbox messages, optionally of one receiver and/or one alert. */
+  recentOutbox(query: { receiver?: string; fingerprint?: string; limit?: number } = {}): OutboxMessage[] {
+    return this.s.recentOutbox
+      .all({
+        receiver: query.receiver ?? null,
+        fingerprint: query.fingerprint ?? null,
+        limit: Math.max(0, Math.min(1000, Math.floor(query.limit ?? 100))),
+      })
+      .flatMap((r) => this.outboxFromRow(r) ?? []);
   }
 
   /** Delivery figures per receiver, by receiver name. */
@@ -533,6 +585,7 @@ export class Store {
       queued: r.queued,
       sent: r.sent,
       dead: r.dead,
+      suppressed: r.suppressed,
       oldestQueuedAt: r.oldest_queued_at ?? undefined,
       lastSentAt: r.last_sent_at ?? undefined,
       lastError: r.last_error ?? undefined,
@@ -760,11 +813,15 @@ export class Store {
       id: r.id,
       receiver: r.receiver,
       fingerprint: r.fingerprint ?? undefined,
+      episode: r.episode ?? undefined,
+      level: r.level ?? undefined,
+      groupKey: r.group_key,
       kind: r.kind,
       payload: payload.value,
       idempotencyKey: r.idempotency_key,
       createdAt: r.created_at,
       nextAttemptAt: r.next_attempt_at,
+      firstAttemptAt: r.first_attempt_at ?? undefined,
       attempts: r.attempts,
       lastError: r.last_error ?? undefined,
       state: r.state,
@@ -794,8 +851,8 @@ function cut(text: string): string {
 
 const ALERT_COLUMNS = `fingerprint, rule_id, object_kind, object_namespace, object_name, key, state, level,
   pending_since, firing_since, resolved_at, last_seen_at, missing_since, flaps, finding, updated_at`;
-const OUTBOX_COLUMNS = `id, receiver, fingerprint, kind, payload, idempotency_key, created_at, next_attempt_at,
-  attempts, last_error, state, sent_at`;
+const OUTBOX_COLUMNS = `id, receiver, fingerprint, episode, level, group_key, kind, payload, idempotency_key,
+  created_at, next_attempt_at, first_attempt_at, attempts, last_error, state, sent_at`;
 const SILENCE_COLUMNS = 'id, matchers, starts_at, ends_at, author, comment, created_at, expired_at';
 const EVENT_HISTORY_WHERE = `(@fingerprint IS NULL OR fingerprint = @fingerprint)
   AND (@from IS NULL OR at >= @from) AND (@to IS NULL OR at < @to)`;
@@ -832,8 +889,10 @@ function prepare(db: Db) {
        WHERE ${EVENT_HISTORY_WHERE} ORDER BY at ASC, id ASC LIMIT @limit`,
     ),
     enqueue: stmt<[EnqueueParams]>(
-      `INSERT INTO outbox (receiver, fingerprint, kind, payload, idempotency_key, created_at, next_attempt_at)
-       VALUES (@receiver, @fingerprint, @kind, @payload, @idempotency_key, @created_at, @next_attempt_at)
+      `INSERT INTO outbox (receiver, fingerprint, episode, level, group_key, kind, payload, idempotency_key,
+         created_at, next_attempt_at)
+       VALUES (@receiver, @fingerprint, @episode, @level, @group_key, @kind, @payload, @idempotency_key,
+         @created_at, @next_attempt_at)
        ON CONFLICT (idempotency_key) DO NOTHING`,
     ),
     outboxIdByKey: stmt<[string], { id: number }>('SELECT id FROM outbox WHERE idempotency_key = ?'),
@@ -843,24 +902,50 @@ function prepare(db: Db) {
        ORDER BY next_attempt_at, id LIMIT ?`,
     ),
     markSent: stmt<[{ id: number; now: number }]>(
-      `UPDATE outbox SET state = 'sent', sent_at = @now, attempts = attempts + 1
+      `UPDATE outbox SET state = 'sent', sent_at = @now, done_at = @now, attempts = attempts + 1,
+         first_attempt_at = COALESCE(first_attempt_at, @now)
        WHERE id = @id AND state = 'queued'`,
     ),
-    markFailed: stmt<[{ id: number; next: number; error: string }]>(
-      `UPDATE outbox SET attempts = attempts + 1, last_error = @error, next_attempt_at = @next
+    markFailed: stmt<[{ id: number; next: number; error: string; now: number }]>(
+      `UPDATE outbox SET attempts = attempts + 1, last_error = @error, next_attempt_at = @next,
+         first_attempt_at = COALESCE(first_attempt_at, @now)
        WHERE id = @id AND state = 'queued'`,
     ),
-    markDead: stmt<[{ id: number; error: string; attempted: number }]>(
-      `UPDATE outbox SET state = 'dead', attempts = attempts + @attempted, last_error = @error
+    markDead: stmt<[{ id: number; error: string; attempted: number; now: number }]>(
+      `UPDATE outbox SET state = 'dead', attempts = attempts + @attempted, last_error = @error, done_at = @now
        WHERE id = @id AND state = 'queued'`,
+    ),
+    markSuppressed: stmt<[{ id: number; reason: string; now: number }]>(
+      `UPDATE outbox SET state = 'suppressed', last_error = @reason, done_at = @now
+       WHERE id = @id AND state = 'queued'`,
+    ),
+    lastForAlert: stmt<[{ receiver: string; fingerprint: string; episode: number }], OutboxRow>(
+      `SELECT ${OUTBOX_COLUMNS} FROM outbox
+       WHERE receiver = @receiver AND fingerprint = @fingerprint AND episode = @episode AND state != 'suppressed'
+       ORDER BY id DESC LIMIT 1`,
+    ),
+    lastSentForGroup: stmt<[{ receiver: string; group_key: string }], { sent_at: number | null }>(
+      `SELECT MAX(sent_at) AS sent_at FROM outbox
+       WHERE receiver = @receiver AND group_key = @group_key AND state = 'sent'`,
+    ),
+    heldForGroup: stmt<[{ receiver: string; group_key: string; now: number }], { at: number | null }>(
+      `SELECT MIN(next_attempt_at) AS at FROM outbox
+       WHERE receiver = @receiver AND group_key = @group_key AND state = 'queued' AND attempts = 0
+         AND next_attempt_at > @now`,
+    ),
+    recentOutbox: stmt<[{ receiver: string | null; fingerprint: string | null; limit: number }], OutboxRow>(
+      `SELECT ${OUTBOX_COLUMNS} FROM outbox
+       WHERE (@receiver IS NULL OR receiver = @receiver) AND (@fingerprint IS NULL OR fingerprint = @fingerprint)
+       ORDER BY id DESC LIMIT @limit`,
     ),
     stats: stmt<[], StatsRow>(
       `SELECT receiver,
          SUM(state = 'queued') AS queued, SUM(state = 'sent') AS sent, SUM(state = 'dead') AS dead,
+         SUM(state = 'suppressed') AS suppressed,
          MIN(CASE WHEN state = 'queued' THEN created_at END) AS oldest_queued_at,
          MAX(sent_at) AS last_sent_at,
-         (SELECT o2.last_error FROM outbox o2 WHERE o2.receiver = outbox.receiver AND o2.state != 'sent'
-            AND o2.last_error IS NOT NULL ORDER BY o2.id DESC LIMIT 1) AS last_error
+         (SELECT o2.last_error FROM outbox o2 WHERE o2.receiver = outbox.receiver
+            AND o2.state IN ('queued', 'dead') AND o2.last_error IS NOT NULL ORDER BY o2.id DESC LIMIT 1) AS last_error
        FROM outbox GROUP BY receiver ORDER BY receiver`,
     ),
     addSilence: stmt<[Omit<SilenceRow, 'id' | 'expired_at'>]>(
@@ -907,7 +992,7 @@ function prepare(db: Db) {
       "DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?",
     ),
     deleteOutboxBefore: stmt<[number]>(
-      "DELETE FROM outbox WHERE state != 'queued' AND COALESCE(sent_at, next_attempt_at) < ?",
+      "DELETE FROM outbox WHERE state != 'queued' AND COALESCE(done_at, sent_at, next_attempt_at) < ?",
     ),
     getMeta: stmt<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     setMeta: stmt<[string, string]>(
@@ -926,6 +1011,9 @@ interface HistoryParams {
 interface EnqueueParams {
   receiver: string;
   fingerprint: string | null;
+  episode: number | null;
+  level: Level | null;
+  group_key: string;
   kind: string;
   payload: string;
   idempotency_key: string;

@@ -88,7 +88,8 @@ test('a new migration applies on top of an existing database, in order', (t) => 
   db.close();
   // A list with a gap (no migration 1) is refused.
   assert.throws(
-    () => openDatabase(file, { migrations: [{ version: 2, name: 'gap', sql: '' }] }),
+    () =>
+      openDatabase(file, { migrations: [...next, { version: LATEST_VERSION + 3, name: 'gap', sql: '' }] }),
     (err: unknown) => err instanceof StoreError && /out of order/.test(err.message),
   );
 });
@@ -334,6 +335,7 @@ test('outbox: idempotency keys dedupe, due order, retry scheduling, sent and dea
       queued: 0,
       sent: 0,
       dead: 1,
+      suppressed: 0,
       oldestQueuedAt: undefined,
       lastSentAt: undefined,
       lastError: 'HTTP 400 invalid routing key',
@@ -343,6 +345,7 @@ test('outbox: idempotency keys dedupe, due order, retry scheduling, sent and dea
       queued: 1,
       sent: 1,
       dead: 0,
+      suppressed: 0,
       oldestQueuedAt: 500,
       lastSentAt: 2_000,
       lastError: undefined,
@@ -352,6 +355,68 @@ test('outbox: idempotency keys dedupe, due order, retry scheduling, sent and dea
     () => store.enqueue({ receiver: 'r', kind: 'k', payload: undefined, idempotencyKey: 'u', now: 1 }),
     StoreError,
   );
+});
+
+test('outbox: alert episodes, group holding, suppression, and migration 2 keeps version-1 rows', (t) => {
+  const file = join(tempDir(t), 'healwatch.db');
+  // A version-1 database with one queued and one sent message.
+  const v1 = openDatabase(file, { migrations: MIGRATIONS.slice(0, 1) });
+  v1.prepare(
+    `INSERT INTO outbox (receiver, fingerprint, kind, payload, idempotency_key, created_at, next_attempt_at, state, sent_at)
+     VALUES ('slack', 'fp', 'firing', '{}', 'k1', 1, 1, 'queued', NULL), ('slack', 'fp', 'firing', '{}', 'k0', 1, 1, 'sent', 5)`,
+  ).run();
+  v1.close();
+  const { store } = open(t, file);
+  const old = store.recentOutbox();
+  assert.deepEqual(
+    old.map((m) => [m.idempotencyKey, m.state, m.groupKey, m.episode]),
+    [
+      ['k0', 'sent', '', undefined],
+      ['k1', 'queued', '', undefined],
+    ],
+  );
+  const base = {
+    receiver: 'chat',
+    fingerprint: 'a',
+    episode: 100,
+    level: 'notice' as const,
+    groupKey: 'ns=shop',
+  };
+  const first = store.enqueue({
+    ...base,
+    kind: 'fired',
+    payload: { n: 1 },
+    idempotencyKey: 'chat|a|100|fired',
+    now: 200,
+    notBefore: 5_000,
+  });
+  store.enqueue({
+    ...base,
+    fingerprint: 'b',
+    kind: 'fired',
+    payload: { n: 2 },
+    idempotencyKey: 'chat|b|100|fired',
+    now: 210,
+    notBefore: 6_000,
+  });
+  assert.equal(store.heldForGroup('chat', 'ns=shop', 300), 5_000);
+  assert.equal(store.heldForGroup('chat', 'ns=other', 300), undefined);
+  assert.equal(store.lastForAlert('chat', 'a', 100)?.id, first.id);
+  assert.equal(store.lastForAlert('chat', 'a', 99), undefined);
+  assert.equal(store.markSuppressed(first.id, 'silenced by #1', 400), true);
+  // A suppressed message is not what the receiver was told.
+  assert.equal(store.lastForAlert('chat', 'a', 100), undefined);
+  assert.equal(store.outboxStats().find((r) => r.receiver === 'chat')?.suppressed, 1);
+  const due = store.due(7_000).filter((m) => m.receiver === 'chat');
+  assert.deepEqual(
+    due.map((m) => m.fingerprint),
+    ['b'],
+  );
+  store.markFailed(due[0]!.id, 8_000, 'HTTP 503', 7_000);
+  assert.equal(store.outboxMessage(due[0]!.id)?.firstAttemptAt, 7_000);
+  store.markSent(due[0]!.id, 8_100);
+  assert.equal(store.lastSentForGroup('chat', 'ns=shop'), 8_100);
+  assert.equal(store.outboxMessage(due[0]!.id)?.firstAttemptAt, 7_000);
 });
 
 test('silences: active window, expiry and matcher validation', (t) => {
