@@ -112,6 +112,18 @@ export interface ServiceOptions {
    * caller opens and closes it (after `stop`, which writes the alerts' last sightings).
    */
   store?: Store | undefined;
+  /**
+   * Notifications (needs `store`): `dispatch` runs inside every evaluation's store transaction with its
+   * transitions and the firing alerts, so an alert change and the messages it calls for are written
+   * together; `queued` is called after the commit when it queued any.
+   */
+  notifications?: NotificationSink | undefined;
+}
+
+/** Where the service hands its alert changes for notification. */
+export interface NotificationSink {
+  dispatch(transitions: readonly ServiceTransition[], firing: readonly Alert[], now: number): number;
+  queued(): void;
 }
 
 /** How often an active alert's last sighting is written without a transition (bounds it after a crash). */
@@ -599,7 +611,9 @@ export class Service {
       if (!p || p.missingSince !== a.missingSince || a.lastSeenAt - p.lastSeenAt >= LAST_SEEN_REFRESH_MS)
         rows.set(a.fingerprint, a);
     }
-    if (rows.size === 0) return;
+    const sink = this.options.notifications;
+    if (rows.size === 0 && !sink) return;
+    let queued = 0;
     try {
       store.transaction(() => {
         for (const row of rows.values()) store.upsertAlert(row, now);
@@ -616,6 +630,7 @@ export class Service {
             finding: note === undefined ? t.finding : annotate(t.finding, note, t.type, t.at),
           });
         }
+        if (sink) queued = sink.dispatch(transitions, this.tracker.firing(), now);
       });
     } catch (error) {
       this.storeWriteErrors++;
@@ -626,6 +641,7 @@ export class Service {
       if (row.state === 'resolved') this.persisted.delete(fp);
       else this.persisted.set(fp, { lastSeenAt: row.lastSeenAt, missingSince: row.missingSince });
     }
+    if (queued > 0) sink?.queued();
   }
 
   /** On stop: writes each active alert's last sighting whose stored one is behind. */

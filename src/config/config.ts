@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { isMap, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { HealwatchError } from '../domain/index.js';
+import {
+  NotificationsConfigError,
+  resolveNotifications,
+  type NotificationsConfig,
+} from '../notify/config.js';
 import {
   BUILTIN_RULES,
   parseSelector,
@@ -17,6 +22,8 @@ export interface HealwatchConfig {
   clusterName: string | undefined;
   classification: ClassificationConfig;
   rules: ConfiguredRule[];
+  /** Receivers, routes, business hours, heartbeat (nothing is sent without receivers). */
+  notifications: NotificationsConfig;
 }
 
 const DURATION = /^(\d+(\.\d+)?(ms|s|m|h|d))+$/;
@@ -50,6 +57,7 @@ const rootSchema = z
       .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be NAMESPACE/NAME of a DaemonSet')
       .optional(),
     rules: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    notifications: z.unknown().optional(),
   })
   .strict();
 
@@ -64,6 +72,13 @@ function locate(
   let node: unknown = doc.contents;
   let found: YamlNode | undefined;
   for (const [i, key] of path.entries()) {
+    if (isSeq(node) && typeof key === 'number') {
+      const item = node.items[key] as YamlNode | undefined;
+      if (!item) break;
+      found = item;
+      node = item;
+      continue;
+    }
     if (!isMap(node)) break;
     const pair = node.items.find((p) => String((p.key as { value?: unknown }).value) === String(key));
     if (!pair) break;
@@ -186,7 +201,7 @@ export function parseConfig(
       throw invalid(
         where([issue.keys[0]!]),
         issue.keys[0]!,
-        `unknown field (fields: clusterName, addonNamespaces, addonWorkloads, logAgent, rules)`,
+        `unknown field (fields: clusterName, addonNamespaces, addonWorkloads, logAgent, rules, notifications)`,
       );
     }
     throw invalid(where(issue.path), issue.path.join('.') || '(top level)', issue.message);
@@ -200,7 +215,27 @@ export function parseConfig(
       logAgent: c.logAgent,
     },
     rules: resolveRules(c.rules ?? {}, where, catalog),
+    notifications: resolveNotificationsAt(c.notifications, where),
   };
+}
+
+/** `notifications.receivers[0].url` for a path. */
+function pathText(path: readonly PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+}
+
+function resolveNotificationsAt(
+  raw: unknown,
+  where: (path: readonly PropertyKey[], isKey?: boolean) => string,
+): NotificationsConfig {
+  try {
+    return resolveNotifications(raw);
+  } catch (error) {
+    if (!(error instanceof NotificationsConfigError)) throw error;
+    throw invalid(where(error.path, error.isKey), pathText(error.path), error.message);
+  }
 }
 
 /** Loads a configuration file, or the defaults when no file is given. */

@@ -47,7 +47,9 @@ export function parseMatcher(text: string): SilenceMatcher {
     try {
       new RegExp(`^(?:${value})$`);
     } catch (error) {
-      throw new SyntaxError(`"${text}": invalid regular expression: ${(error as Error).message}`);
+      throw new SyntaxError(`"${text}": invalid regular expression: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
   return { label: m[1]!, op, value };
