@@ -163,6 +163,8 @@ export class Deliverer {
     const work: Promise<void>[] = [];
     for (const [name, messages] of byReceiver) {
       if (this.inFlight.has(name)) continue;
+      // In the order they were queued: a message retried after a failure goes before the ones behind it.
+      messages.sort((a, b) => a.id - b.id);
       const blocked = this.states.get(name)?.blockedUntil;
       if (blocked !== undefined && blocked > now) continue;
       const p = this.deliverAll(name, messages).finally(() => this.inFlight.delete(name));
@@ -189,7 +191,7 @@ export class Deliverer {
       return;
     }
     for (const batch of this.batches(entry.receiver, messages)) {
-      if (!this.running) return;
+      if (this.abort.signal.aborted) return;
       const ok = await this.deliver(entry.receiver, entry.sender, batch);
       if (!ok) return; // the receiver is failing: the rest waits for its backoff
     }
