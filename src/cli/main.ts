@@ -9,6 +9,7 @@ import { demoCommand } from './commands/demo.js';
 import { inventoryCommand } from './commands/inventory.js';
 import { rulesCommand } from './commands/rules.js';
 import { runCommand } from './commands/run.js';
+import { silenceCommand } from './commands/silence.js';
 import { simCommand } from './commands/sim.js';
 
 // A larger young generation halves the time a big simulated cluster takes to build (it allocates
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   program.addCommand(inventoryCommand());
   program.addCommand(checkCommand());
   program.addCommand(runCommand());
+  program.addCommand(silenceCommand());
   program.addCommand(rulesCommand());
   program.addCommand(configCommand());
   program.addCommand(simCommand());

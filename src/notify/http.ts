@@ -75,7 +75,11 @@ export async function send(
       redirect: 'error',
     });
   } catch (error) {
-    return { ok: false, retryable: true, error: networkError(error, timeout) };
+    const text = networkError(error, timeout);
+    // A redirect is a configuration problem (the URL moved), not an outage.
+    if (text.includes('redirect'))
+      return { ok: false, retryable: false, error: 'the receiver answered with a redirect: check the URL' };
+    return { ok: false, retryable: true, error: text };
   }
   let text = '';
   try {
@@ -99,8 +103,9 @@ export async function send(
 
 /** `HTTP 400: <start of the body>`, secrets removed. */
 export function httpError(answer: HttpAnswer): string {
-  const body = answer.text.replace(/\s+/g, ' ').trim().slice(0, 300);
-  return redact(`HTTP ${answer.status}${body ? `: ${body}` : ''}`);
+  // Redact before cutting: a secret cut in half would no longer be recognised.
+  const body = redact(answer.text).replace(/\s+/g, ' ').trim().slice(0, 300);
+  return `HTTP ${answer.status}${body ? `: ${body}` : ''}`;
 }
 
 /** A network error in a sentence, without the URL (undici's messages and causes may carry it). */

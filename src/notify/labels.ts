@@ -45,9 +45,11 @@ export function parseMatcher(text: string): SilenceMatcher {
   const op = m[2] as SilenceMatcher['op'];
   if (op === '=~' || op === '!~') {
     try {
+      // The pattern alone must compile too: `a)(b` is valid only once wrapped.
+      new RegExp(value);
       new RegExp(`^(?:${value})$`);
     } catch (error) {
-      throw new SyntaxError(`"${text}": invalid regular expression: ${(error as Error).message}`, {
+      throw new SyntaxError(`"${text}": ${(error as Error).message}`, {
         cause: error,
       });
     }

@@ -5,7 +5,9 @@ import type { Muted } from '../alerts/inhibit.js';
 import type { Alert } from '../alerts/tracker.js';
 import type { ServiceCounters, ServiceHealth } from '../app/service.js';
 import { fingerprintOf, HealwatchError, LEVELS, type Finding, type Level } from '../domain/index.js';
-import type { AlertEvent, HistoryQuery } from '../store/index.js';
+import { parseSilenceRequest, silenceJson, silenceState, SILENCE_STATES } from '../notify/silences.js';
+import type { ReceiverHealth } from '../notify/types.js';
+import type { Store } from '../store/index.js';
 import { renderMetrics } from './metrics.js';
 
 /** What the HTTP API reads (the Service implements it; tests may stub it). */
@@ -32,11 +34,28 @@ export interface ServerOptions {
    */
   token?: string | undefined;
   /**
-   * The durable store (`healwatch run --data DIR`), for `/api/v1/history`; without it that endpoint answers
-   * 404.
+   * The durable store (`healwatch run --data DIR`), for `/api/v1/history` and `/api/v1/silences`; without
+   * it the history answers 404 and the silences 503.
    */
-  store?: { history(query: HistoryQuery): AlertEvent[] } | undefined;
+  store?: ServerStore | undefined;
+  /** The notification service, for `/api/v1/receivers` and the notification metrics; without it there are no receivers. */
+  notifications?: NotificationsApi | undefined;
 }
+
+/** What the HTTP API uses of the durable store (a `Store` fits). */
+export type ServerStore = Pick<
+  Store,
+  'history' | 'addSilence' | 'getSilence' | 'listSilences' | 'expireSilence'
+>;
+
+/** What the HTTP API reads of the notification service. */
+export interface NotificationsApi {
+  /** How each configured receiver is doing, by name. */
+  receivers(): readonly ReceiverHealth[];
+}
+
+/** The largest request body the API reads (a silence is far smaller). */
+export const MAX_BODY_BYTES = 64 * 1024;
 
 /** A listening server. */
 export interface HttpServer {
@@ -224,14 +243,137 @@ function alertJson(a: Alert): unknown {
 
 const LEVEL_ORDER = (l: Level): number => LEVELS.indexOf(l);
 
-type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+function receiverJson(r: ReceiverHealth): unknown {
+  return {
+    name: r.name,
+    type: r.type,
+    state: r.state,
+    queued: r.queued,
+    sent: r.sent,
+    dead: r.dead,
+    suppressed: r.suppressed,
+    failedAttempts: r.failedAttempts,
+    lastSentAt: iso(r.lastSentAt),
+    lastError: r.lastError ?? null,
+    lastErrorAt: iso(r.lastErrorAt),
+    nextAttemptAt: iso(r.nextAttemptAt),
+    oldestQueuedAt: iso(r.oldestQueuedAt),
+  };
+}
+
+/** Reads a JSON request body of at most `MAX_BODY_BYTES`. */
+function readJson(req: IncomingMessage): Promise<unknown> {
+  const tooLarge = (): HttpError =>
+    new HttpError(413, `the request body is larger than ${MAX_BODY_BYTES / 1024} KiB`, {
+      Connection: 'close',
+    });
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        // Drain the rest; the answer closes the connection.
+        req.resume();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') {
+        reject(new HttpError(400, 'body: a JSON object is required'));
+        return;
+      }
+      try {
+        resolve(JSON.parse(text));
+      } catch (error) {
+        reject(new HttpError(400, `body: not valid JSON (${(error as Error).message})`));
+      }
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', reject);
+  });
+}
+
+/** The host name of a `Host` header (`name`, `name:port`, `[v6]:port`). */
+function hostName(header: string): string {
+  if (header.startsWith('[')) return header.slice(0, header.indexOf(']') + 1);
+  const i = header.lastIndexOf(':');
+  return i >= 0 && header.indexOf(':') === i ? header.slice(0, i) : header;
+}
+
+/**
+ * Refuses a state-changing request a browser may have sent on behalf of another site: one whose `Origin`
+ * is not this server's own (as the `Host` header names it), and, when the API has no token, one whose
+ * `Host` is not a loopback name (a DNS-rebound site would send its own name).
+ */
+function checkSameOrigin(req: IncomingMessage, hasToken: boolean): void {
+  const host = req.headers.host?.trim().toLowerCase() ?? '';
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let originHost: string | undefined;
+    try {
+      const u = new URL(origin);
+      if (u.protocol === 'http:' || u.protocol === 'https:') originHost = u.host.toLowerCase();
+    } catch {
+      // `null` or garbage: not our origin
+    }
+    if (originHost === undefined || originHost !== host)
+      throw new HttpError(
+        403,
+        `cross-site request refused: Origin ${origin} is not this server's origin; use the CLI or a same-origin client`,
+      );
+  }
+  if (!hasToken && !isLoopback(hostName(host)))
+    throw new HttpError(
+      403,
+      `request refused: without an API token, changes are only accepted for a loopback Host (127.0.0.1, [::1] or localhost), not ${host === '' ? 'an empty Host' : host}`,
+    );
+}
+
+/** `/api/v1/silences/ID`: the ID, or undefined when the path names no silence. */
+function silenceId(param: string | undefined): number | undefined {
+  if (param === undefined || !/^[1-9]\d{0,14}$/.test(param)) return undefined;
+  return Number(param);
+}
+
+type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  param: string | undefined,
+) => void | Promise<void>;
+
+interface Route {
+  isPublic: boolean;
+  /** Methods besides GET and HEAD (which every route takes). */
+  methods?: readonly ('POST' | 'DELETE')[];
+  handle: Handler;
+}
 
 /** The routes of the API; `/healthz` and `/readyz` need no token. */
-function routes(
-  service: ServiceApi,
-  store: ServerOptions['store'],
-): Map<string, { isPublic: boolean; handle: Route }> {
-  const r = new Map<string, { isPublic: boolean; handle: Route }>();
+function routes(options: ServerOptions): {
+  exact: Map<string, Route>;
+  prefixed: Map<string, Route>;
+} {
+  const { service, store, notifications } = options;
+  const r = new Map<string, Route>();
+  const prefixed = new Map<string, Route>();
+  const needStore = (): ServerStore => {
+    if (!store) throw new HttpError(503, 'silences need the durable store: run with --data DIR');
+    return store;
+  };
   r.set('/healthz', {
     isPublic: true,
     handle: (req, res) => send(req, res, 200, 'ok\n', 'text/plain; charset=utf-8'),
@@ -327,9 +469,85 @@ function routes(
     isPublic: false,
     handle: (req, res) => sendJson(req, res, 200, service.health()),
   });
-  r.set('/metrics', {
+  r.set('/api/v1/silences', {
+    isPublic: false,
+    methods: ['POST'],
+    handle: async (req, res, url) => {
+      const st = needStore();
+      const now = service.now();
+      if (req.method === 'POST') {
+        const body = await readJson(req);
+        let input;
+        try {
+          input = parseSilenceRequest(body, now);
+        } catch (error) {
+          if (error instanceof HealwatchError) throw new HttpError(400, error.message);
+          throw error;
+        }
+        let created;
+        try {
+          created = st.addSilence(input);
+        } catch (error) {
+          if (error instanceof HealwatchError)
+            throw new HttpError(500, `cannot store the silence: ${error.message}`);
+          throw error;
+        }
+        sendJson(req, res, 201, silenceJson(created, now), {
+          Location: `/api/v1/silences/${created.id}`,
+        });
+        return;
+      }
+      const p = url.searchParams;
+      const states = listParam(p, 'state', [...SILENCE_STATES, 'all'] as const);
+      const all = !states || states.has('all');
+      const items = st
+        .listSilences()
+        .filter((s) => all || states.has(silenceState(s, now)))
+        .map((s) => silenceJson(s, now));
+      sendJson(req, res, 200, {
+        at: new Date(now).toISOString(),
+        state: all ? 'all' : [...states].join(','),
+        ...page(items, p),
+      });
+    },
+  });
+  prefixed.set('/api/v1/silences/', {
+    isPublic: false,
+    methods: ['DELETE'],
+    handle: (req, res, _url, param) => {
+      const st = needStore();
+      const now = service.now();
+      const id = silenceId(param);
+      const silence = id === undefined ? undefined : st.getSilence(id);
+      if (id === undefined || !silence) throw new HttpError(404, `no silence with id ${param ?? ''}`);
+      if (req.method === 'DELETE') {
+        if (silenceState(silence, now) === 'expired' || !st.expireSilence(id, now)) {
+          const over = st.getSilence(id) ?? silence;
+          const at = Math.min(over.endsAt, over.expiredAt ?? Number.POSITIVE_INFINITY);
+          throw new HttpError(409, `silence ${id} already expired at ${new Date(at).toISOString()}`);
+        }
+        sendJson(req, res, 200, silenceJson(st.getSilence(id) ?? silence, now));
+        return;
+      }
+      sendJson(req, res, 200, silenceJson(silence, now));
+    },
+  });
+  r.set('/api/v1/receivers', {
     isPublic: false,
     handle: (req, res) =>
+      sendJson(req, res, 200, { receivers: (notifications?.receivers() ?? []).map(receiverJson) }),
+  });
+  r.set('/metrics', {
+    isPublic: false,
+    handle: (req, res) => {
+      let activeSilences: number | undefined;
+      if (store) {
+        try {
+          activeSilences = store.listSilences({ activeAt: service.now() }).length;
+        } catch {
+          // A busy or broken store must not fail the scrape: leave the gauge out.
+        }
+      }
       send(
         req,
         res,
@@ -339,17 +557,22 @@ function routes(
           health: service.health(),
           alerts: service.alerts(),
           findings: service.findings(),
+          receivers: notifications?.receivers(),
+          activeSilences,
         }),
         'text/plain; version=0.0.4; charset=utf-8',
-      ),
+      );
+    },
   });
-  return r;
+  return { exact: r, prefixed };
 }
 
 /**
  * Starts the HTTP API: `/healthz`, `/readyz`, `/api/v1/findings`, `/api/v1/alerts`, `/api/v1/history`
- * (with a store), `/api/v1/health` and `/metrics`. With a token, everything but the two health endpoints needs `Authorization: Bearer`;
- * without one, it refuses to listen anywhere but loopback.
+ * and `/api/v1/silences` (with a store), `/api/v1/receivers`, `/api/v1/health` and `/metrics` (see
+ * docs/api.md). With a token, everything but the two health endpoints needs `Authorization: Bearer`;
+ * without one, it refuses to listen anywhere but loopback. POST and DELETE are refused from another
+ * origin (a browser on another site), and without a token unless the Host is a loopback name.
  */
 export async function startServer(options: ServerOptions): Promise<HttpServer> {
   const host = options.host ?? '127.0.0.1';
@@ -357,24 +580,49 @@ export async function startServer(options: ServerOptions): Promise<HttpServer> {
   const token = options.token;
   assertSafeListen(host, token);
   const tokenDigest = token === undefined ? undefined : digest(token);
-  const table = routes(options.service, options.store);
-  const server = createServer((req, res) => {
+  const table = routes(options);
+  const lookup = (path: string): { route: Route; param?: string } | undefined => {
+    const route = table.exact.get(path);
+    if (route) return { route };
+    for (const [prefix, r] of table.prefixed) {
+      const rest = path.slice(prefix.length);
+      if (path.startsWith(prefix) && rest !== '' && !rest.includes('/')) return { route: r, param: rest };
+    }
+    return undefined;
+  };
+  const dispatch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const url = new URL(req.url ?? '/', 'http://healwatch.invalid');
-      const route = table.get(url.pathname);
-      if (!route?.isPublic) authorize(req, tokenDigest);
-      if (!route) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
-      if (req.method !== 'GET' && req.method !== 'HEAD')
-        throw new HttpError(405, `method ${req.method ?? ''} not allowed`, { Allow: 'GET, HEAD' });
-      route.handle(req, res, url);
+      const found = lookup(url.pathname);
+      if (!found?.route.isPublic) authorize(req, tokenDigest);
+      if (!found) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
+      const { route, param } = found;
+      const allowed = ['GET', 'HEAD', ...(route.methods ?? [])];
+      const method = req.method ?? '';
+      if (!allowed.includes(method))
+        throw new HttpError(405, `method ${method} not allowed`, { Allow: allowed.join(', ') });
+      if (method !== 'GET' && method !== 'HEAD') {
+        checkSameOrigin(req, tokenDigest !== undefined);
+        if (method === 'POST') {
+          const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+          if (type !== 'application/json')
+            throw new HttpError(415, 'the request body must be JSON: send Content-Type: application/json');
+        }
+      }
+      await route.handle(req, res, url, param);
     } catch (error) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       if (error instanceof HttpError) {
         sendJson(req, res, error.status, { error: error.message, status: error.status }, error.headers);
         return;
       }
       sendJson(req, res, 500, { error: 'internal error', status: 500 });
     }
-  });
+  };
+  const server = createServer((req, res) => void dispatch(req, res));
   server.keepAliveTimeout = 5000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;

@@ -1,6 +1,7 @@
 import type { ServiceCounters, ServiceHealth } from '../app/service.js';
 import type { Alert } from '../alerts/tracker.js';
 import { LEVELS, type Finding } from '../domain/index.js';
+import type { ReceiverHealth } from '../notify/types.js';
 
 /** Escapes a label value for the Prometheus text format. */
 function label(value: string): string {
@@ -18,6 +19,10 @@ export interface MetricsInput {
   health: ServiceHealth;
   alerts: readonly Alert[];
   findings: readonly Finding[];
+  /** The configured receivers' delivery figures; without them the notification families are left out. */
+  receivers?: readonly ReceiverHealth[] | undefined;
+  /** Silences in effect now; without it (no store) `healwatch_silences_active` is left out. */
+  activeSilences?: number | undefined;
 }
 
 /** Healwatch's own metrics in the Prometheus text exposition format (version 0.0.4). */
@@ -102,6 +107,49 @@ export function renderMetrics(input: MetricsInput): string {
   family('healwatch_ready', 'gauge', 'Whether Healwatch is synced and not blind.', [
     ['', {}, health.ready ? 1 : 0],
   ]);
+  if (input.receivers) {
+    const receivers = input.receivers;
+    const per = (value: (r: ReceiverHealth) => number): [string, Record<string, string>, number][] =>
+      receivers.map((r) => ['', { receiver: r.name, type: r.type }, value(r)]);
+    family(
+      'healwatch_notifications_sent_total',
+      'counter',
+      'Notifications a receiver acknowledged.',
+      per((r) => r.sent),
+    );
+    family(
+      'healwatch_notifications_failed_total',
+      'counter',
+      'Failed delivery attempts (each retry counts).',
+      per((r) => r.failedAttempts),
+    );
+    family(
+      'healwatch_notifications_queued',
+      'gauge',
+      'Notifications waiting to be delivered.',
+      per((r) => r.queued),
+    );
+    family(
+      'healwatch_notifications_dead_total',
+      'counter',
+      'Notifications given up on: not retryable, or retried past the retry window.',
+      per((r) => r.dead),
+    );
+    family(
+      'healwatch_notifications_suppressed_total',
+      'counter',
+      'Notifications not sent because a silence covered them when they were due.',
+      per((r) => r.suppressed),
+    );
+    family(
+      'healwatch_receiver_up',
+      'gauge',
+      'Whether a receiver last delivered (or has not been tried) (1) or is failing (0).',
+      per((r) => (r.state === 'ok' ? 1 : 0)),
+    );
+  }
+  if (input.activeSilences !== undefined)
+    family('healwatch_silences_active', 'gauge', 'Silences in effect now.', [['', {}, input.activeSilences]]);
   return `${out.join('\n')}\n`;
 }
 

@@ -14,6 +14,8 @@ export interface Captured {
 
 /** What the server answers: a status, headers and body. */
 export interface Reply {
+  /** Never answer (the request hangs until the server closes): a receiver that took it but did not acknowledge. */
+  readonly hang?: boolean;
   readonly status: number;
   readonly headers?: Record<string, string>;
   readonly body?: string;
@@ -60,16 +62,23 @@ export async function startCaptureServer(
         at: Date.now(),
       });
       const reply = queue.shift() ?? state.fallback;
+      if (reply.hang) {
+        notify();
+        return;
+      }
       res.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
       res.end(reply.body ?? '');
-      for (const w of [...waiters]) {
-        if (requests.length >= w.count) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve();
-        }
-      }
+      notify();
     });
   });
+  const notify = (): void => {
+    for (const w of [...waiters]) {
+      if (requests.length >= w.count) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

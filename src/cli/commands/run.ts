@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readToken } from '../token.js';
 import { Command } from 'commander';
 import { startRunner, type Runner } from '../../app/runner.js';
 import { Connection } from '../../cluster/index.js';
 import { loadConfig } from '../../config/index.js';
-import { HealwatchError } from '../../domain/index.js';
 import { assertSafeListen, parseListen } from '../../server/index.js';
 import { StoreError } from '../../store/index.js';
 
@@ -17,27 +16,6 @@ interface RunFlags {
 }
 
 const log = (line: string): void => void process.stderr.write(`healwatch run: ${line}\n`);
-
-/** The API token: from `--token-file` (trimmed) or `HEALWATCH_TOKEN`; never printed. */
-function readToken(file: string | undefined): string | undefined {
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new HealwatchError(
-        'HW_ERR_USAGE',
-        `--token-file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message}`,
-      );
-    }
-    const token = text.trim();
-    if (token === '') throw new HealwatchError('HW_ERR_USAGE', `--token-file ${file}: the file is empty`);
-    return token;
-  }
-  const env = process.env.HEALWATCH_TOKEN?.trim();
-  return env === undefined || env === '' ? undefined : env;
-}
 
 /** `healwatch run`: the long-running monitor with its HTTP API. */
 export function runCommand(): Command {
