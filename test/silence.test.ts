@@ -230,7 +230,10 @@ test('parseSilenceRequest: every error names its field', () => {
     [{ ...base, matchers: [] }, /^matchers: at least one matcher/],
     [{ ...base, matchers: ['a=b', 'foo'] }, /^matchers\[1\]: "foo" is not a matcher \(use label=value/],
     [{ ...base, matchers: ['a=~('] }, /^matchers\[0\]: "a=~\(": Invalid regular expression/],
-    [{ ...base, matchers: ['a=~a)(b'] }, /^matchers\[0\]: "a=~a\)\(b": Invalid regular expression: \/a\)\(b\//],
+    [
+      { ...base, matchers: ['a=~a)(b'] },
+      /^matchers\[0\]: "a=~a\)\(b": Invalid regular expression: \/a\)\(b\//,
+    ],
     [
       { ...base, matchers: [{ label: 'x', op: '~', value: 'a' }] },
       /^matchers\[0\]\.op: must be one of =, !=, =~, !~/,
