@@ -312,3 +312,25 @@ test('tracker restore: pending resumes from pendingSince, firing stays quiet, ab
   assert.equal(tracker.restore([{ ...tracker.get(fingerprintOf(cart))!, state: 'pending' }]).length, 0);
   assert.equal(tracker.get(fingerprintOf(cart))?.state, 'firing');
 });
+
+test('service + store: None-level measurements are written as samples once a minute, and the store is maintained', async (t) => {
+  const sim = await startSim(t, 'service-samples');
+  const store = tempStore(t);
+  const r = await startStored(t, sim, store);
+  await r.advance(5 * 60_000, 20_000);
+  const names = store.seriesNames();
+  for (const series of ['node-count:', 'pod-phases:', 'resource-requests:'])
+    assert.ok(
+      names.some((n) => n.startsWith(series)),
+      `a ${series} series among ${names.slice(0, 10).join(', ')}`,
+    );
+  const nodes = names.find((n) => n.startsWith('node-count:') && n.endsWith(':nodes'))!;
+  const points = store.querySamples(nodes, 0, Number.MAX_SAFE_INTEGER);
+  // 15 evaluations over 5 minutes, one sample a minute (the first evaluation included).
+  assert.ok(points.length >= 5 && points.length <= 6, `${points.length} points`);
+  assert.ok(
+    points.every((p) => p.value >= 3),
+    `node counts: ${points.map((p) => p.value).join(', ')}`,
+  );
+  for (let i = 1; i < points.length; i++) assert.ok(points[i]!.at - points[i - 1]!.at >= 60_000);
+});

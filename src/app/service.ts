@@ -11,7 +11,7 @@ import {
   type WatchHealth,
 } from '../cluster/index.js';
 import type { HealwatchConfig } from '../config/index.js';
-import { fingerprintOf, type Finding, type Level } from '../domain/index.js';
+import { fingerprintOf, refText, type Finding, type Level } from '../domain/index.js';
 import { BUILTIN_RULES, RuleEngine } from '../rules/index.js';
 import type { AlertEventKind, AlertInput, Store } from '../store/index.js';
 
@@ -126,6 +126,25 @@ export interface NotificationSink {
   queued(): void;
 }
 
+/** How often the None-level measurements are written to the store as samples. */
+const SAMPLE_EVERY_MS = 60_000;
+/** How often the store is downsampled and old rows deleted. */
+const MAINTENANCE_EVERY_MS = 3_600_000;
+
+/** How long the store keeps what (see `Service.maintain`). */
+export const RETENTION = {
+  /** Raw samples are folded into 5-minute buckets after a day. */
+  rawSamplesMs: 86_400_000,
+  downsampledMs: 30 * 86_400_000,
+  historyMs: 90 * 86_400_000,
+  outboxMs: 30 * 86_400_000,
+} as const;
+
+/** The series name of one numeric fact of a None-level finding: `rule:Kind/ns/name[|key]:fact`. */
+export function seriesName(f: Finding, fact: string): string {
+  return `${f.ruleId}:${refText(f.object)}${f.key ? `|${f.key}` : ''}:${fact}`;
+}
+
 /** How often an active alert's last sighting is written without a transition (bounds it after a crash). */
 const LAST_SEEN_REFRESH_MS = 15_000;
 /** The tracker counts a return within this long after resolving as a flap. */
@@ -178,6 +197,8 @@ export class Service {
   private restoredOnce = false;
   private evaluatedSinceRestore = false;
   private storeWriteErrors = 0;
+  private lastSamplesAt = -Infinity;
+  private lastMaintenanceAt = -Infinity;
   private storeLastError: string | undefined;
   private readonly countersValue: ServiceCounters = {
     eventsProcessed: 0,
@@ -528,6 +549,8 @@ export class Service {
       }
     }
     this.persist(transitions, now);
+    this.writeSamples(active, now);
+    this.maintain(now);
     for (const t of transitions) {
       this.countersValue.transitions[t.type]++;
       for (const l of [...this.listeners]) {
@@ -642,6 +665,47 @@ export class Service {
       else this.persisted.set(fp, { lastSeenAt: row.lastSeenAt, missingSince: row.missingSince });
     }
     if (queued > 0) sink?.queued();
+  }
+
+  /**
+   * Every minute: the numeric facts of the None-level findings (node count, pod phases, node usage,
+   * requests) as samples, for the dashboard's charts and the API.
+   */
+  private writeSamples(findings: readonly Finding[], now: number): void {
+    const store = this.options.store;
+    if (!store || now - this.lastSamplesAt < SAMPLE_EVERY_MS) return;
+    this.lastSamplesAt = now;
+    const samples: { series: string; at: number; value: number }[] = [];
+    for (const f of findings) {
+      if (f.level !== 'none') continue;
+      for (const [k, v] of Object.entries(f.facts))
+        if (typeof v === 'number') samples.push({ series: seriesName(f, k), at: now, value: v });
+    }
+    if (samples.length === 0) return;
+    try {
+      store.writeSamples(samples);
+    } catch (error) {
+      this.storeWriteErrors++;
+      this.storeLastError = error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  /** Every hour: folds day-old samples into 5-minute buckets and deletes what is past retention. */
+  private maintain(now: number): void {
+    const store = this.options.store;
+    if (!store || now - this.lastMaintenanceAt < MAINTENANCE_EVERY_MS) return;
+    this.lastMaintenanceAt = now;
+    try {
+      store.downsample(now - RETENTION.rawSamplesMs);
+      store.retention({
+        downsampledBefore: now - RETENTION.downsampledMs,
+        historyBefore: now - RETENTION.historyMs,
+        outboxBefore: now - RETENTION.outboxMs,
+      });
+    } catch (error) {
+      this.storeWriteErrors++;
+      this.storeLastError = error instanceof Error ? error.message : String(error);
+    }
   }
 
   /** On stop: writes each active alert's last sighting whose stored one is behind. */
