@@ -2,7 +2,7 @@ import { mkdirSync, statSync, unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from '../cluster/index.js';
 import { loadConfig, type HealwatchConfig } from '../config/index.js';
-import { HealwatchError, LEVELS, refText } from '../domain/index.js';
+import { fingerprintOf, HealwatchError, LEVELS, refText } from '../domain/index.js';
 import { Notifications, type DeliveryOutcome } from '../notify/index.js';
 import { startServer, type HttpServer } from '../server/index.js';
 import { Store, STORE_FILE_NAME, StoreError } from '../store/index.js';
@@ -21,6 +21,8 @@ export interface RunnerOptions {
   token?: string | undefined;
   /** One line of log (stderr). */
   log: (line: string) => void;
+  /** Without `dataDir`, do not warn that the store is in memory (the demo). */
+  memoryStoreExpected?: boolean;
   /** How often the config file is checked for changes (default 2 s; 0: never). */
   watchConfigMs?: number;
   /** Passed to the Service (tests, demo). */
@@ -62,6 +64,15 @@ export function openStore(dir: string): Store {
     );
   }
   return Store.open(join(dir, STORE_FILE_NAME));
+}
+
+/** `2 Alerts, 1 Notice firing`. */
+export function firingSummary(service: Service): string {
+  const firing = service.firing();
+  const n = (level: string): number => firing.filter((a) => a.level === level).length;
+  const alerts = n('alert');
+  const notices = n('notice');
+  return `${alerts} Alert${alerts === 1 ? '' : 's'}, ${notices} Notice${notices === 1 ? '' : 's'} firing`;
 }
 
 /** One stderr line per transition at Notice or above (level None is collected, never told). */
@@ -107,7 +118,7 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   let config = options.config;
   const store = options.dataDir !== undefined ? openStore(options.dataDir) : Store.open(':memory:');
   if (options.dataDir !== undefined) log(`data: ${store.file}`);
-  else if (config.notifications.receivers.length > 0)
+  else if (config.notifications.receivers.length > 0 && !options.memoryStoreExpected)
     log('no --data directory: queued notifications and alert history are kept in memory and lost on exit');
   const late: { service?: Service } = {};
   const notifications = new Notifications({
@@ -131,6 +142,17 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   });
   late.service = svc;
   svc.onTransition((t) => {
+    if (t.type === 'dropped') {
+      // A pending finding that a deeper cause now explains: say so, not that it "went away".
+      const muted = svc.muted().find((m) => fingerprintOf(m.finding) === t.fingerprint);
+      if (muted) {
+        if (t.level !== 'none')
+          log(
+            `MUTED [${t.level.toUpperCase()}] ${t.finding.title} (${t.finding.ruleId}): explained by ${muted.by}`,
+          );
+        return;
+      }
+    }
     const line = describeTransition(t);
     if (line) log(line);
   });

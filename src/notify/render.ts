@@ -25,11 +25,13 @@ export function reasonText(a: NotificationAlert): string {
     case 'fired':
       return 'fired';
     case 'level-changed':
-      return `${a.previousLevel === 'alert' ? 'de-escalated' : 'escalated'} from ${a.previousLevel ?? 'none'}`;
+      return a.previousLevel === undefined || a.previousLevel === 'none'
+        ? `now at level ${a.level}`
+        : `${a.previousLevel === 'alert' ? 'de-escalated' : 'escalated'} from ${a.previousLevel}`;
     case 'repeat':
       return 'still firing';
     case 'resolved':
-      return a.note ? `resolved (${a.note})` : 'resolved';
+      return a.note ? (a.note.startsWith('resolved') ? a.note : `resolved: ${a.note}`) : 'resolved';
   }
 }
 
@@ -57,7 +59,11 @@ export function deliveryTitle(d: Delivery): string {
  * e-mail, the inbox and as the fallback text elsewhere; `maxEvidence` bounds the list.
  */
 export function alertText(a: NotificationAlert, maxEvidence = 5): string {
-  const lines = [headline(a), `${reasonText(a)} · since ${new Date(a.startsAt).toISOString()}`];
+  const when =
+    a.status === 'resolved'
+      ? `firing since ${new Date(a.startsAt).toISOString()}${a.endsAt !== undefined ? `, resolved at ${new Date(a.endsAt).toISOString()}` : ''}`
+      : `since ${new Date(a.startsAt).toISOString()}`;
+  const lines = [headline(a), `${reasonText(a)} · ${when}`];
   if (a.status === 'firing') {
     lines.push(`Loop: ${a.loop}`, a.message);
     const ev = a.evidence.slice(0, maxEvidence);
@@ -67,8 +73,9 @@ export function alertText(a: NotificationAlert, maxEvidence = 5): string {
   return lines.join('\n');
 }
 
-/** Plain text of a delivery: its title, then each alert. */
+/** Plain text of a delivery: its title (unless it holds one alert, whose headline is the title), then each alert. */
 export function deliveryText(d: Delivery, maxEvidence = 5): string {
+  if (d.alerts.length === 1) return alertText(d.alerts[0]!, maxEvidence);
   return [
     deliveryTitle(d),
     '',

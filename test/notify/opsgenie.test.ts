@@ -195,7 +195,7 @@ describe('opsgenie requests', () => {
     assert.equal(r.headers.authorization, `GenieKey ${API_KEY}`);
     assert.deepEqual(r.json, {
       source: 'Healwatch',
-      note: 'Healwatch: [RESOLVED] Container app of shop/cart-7d9f is crash-looping (crashloop · Pod/shop/cart-7d9f) resolved (resolved while Healwatch was down) after 12 min on sim.',
+      note: 'Healwatch: [RESOLVED] Container app of shop/cart-7d9f is crash-looping (crashloop · Pod/shop/cart-7d9f) resolved while Healwatch was down after 12 min on sim.',
     });
   });
 

@@ -1,6 +1,6 @@
 import { readToken } from '../token.js';
 import { Command } from 'commander';
-import { startRunner, type Runner } from '../../app/runner.js';
+import { firingSummary, startRunner, type Runner } from '../../app/runner.js';
 import { Connection } from '../../cluster/index.js';
 import { loadConfig } from '../../config/index.js';
 import { assertSafeListen, parseListen } from '../../server/index.js';
@@ -139,7 +139,7 @@ export function runCommand(): Command {
           clearInterval(waiting);
         }
         if (!shutdown) {
-          log(`running: ${service.findings().length} findings, ${service.firing().length} firing`);
+          log(`running: ${firingSummary(service)}`);
         }
       } catch (error) {
         await runner.stop();
