@@ -11,6 +11,7 @@ import { startCaptureServer } from '../helpers/receiver.js';
 const CANARY_PATH = 'CANARY-SECRET-123';
 const CANARY_HMAC = 'CANARY-HMAC-456';
 const CANARY_TOKEN = 'CANARY-TOKEN-789';
+const CANARY_PD = 'CANARY-PDKEY-0123456789abcdef0123';
 
 interface Body {
   alerts: { fingerprint: string; status: string; ruleId: string }[];
@@ -25,9 +26,11 @@ interface Body {
 test('restart: kill -9 between send and acknowledge gives at most one duplicate, a clean restart none, and secrets leak nowhere', async (t) => {
   const sim = await startSimulator({ seed: 'notify-restart', clock: 'manual', port: 0 });
   const receiver = await startCaptureServer();
+  const pagerduty = await startCaptureServer({ status: 202, body: '{"status":"success"}' });
   const dir = mkdtempSync(join(tmpdir(), 'hw-notify-'));
   t.after(async () => {
     await receiver.close();
+    await pagerduty.close();
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -53,15 +56,19 @@ test('restart: kill -9 between send and acknowledge gives at most one duplicate,
       '      hmacSecret: { env: HW_TEST_HMAC }',
       '      headers:',
       '        Authorization: { file: ' + join(dir, 'token') + ' }',
+      '    - name: pd',
+      '      type: pagerduty',
+      `      url: ${pagerduty.url}/v2/enqueue`,
+      '      routingKey: { env: HW_TEST_PD_KEY }',
       '  routes:',
-      '    - receivers: [oncall]',
+      '    - receivers: [oncall, pd]',
       '      levels: [alert]',
       '',
     ].join('\n'),
   );
   writeFileSync(join(dir, 'token'), `Bearer ${CANARY_TOKEN}\n`);
   const data = join(dir, 'data');
-  const env = { HW_TEST_HMAC: CANARY_HMAC };
+  const env = { HW_TEST_HMAC: CANARY_HMAC, HW_TEST_PD_KEY: CANARY_PD };
   const args = [
     'run',
     '--kubeconfig',
@@ -102,7 +109,10 @@ test('restart: kill -9 between send and acknowledge gives at most one duplicate,
   };
   assert.deepEqual(
     receivers.receivers.map((r) => [r.name, r.state, r.sent, r.queued]),
-    [['oncall', 'ok', 1, 0]],
+    [
+      ['oncall', 'ok', 1, 0],
+      ['pd', 'ok', 1, 0],
+    ],
   );
   second.kill('SIGTERM');
   assert.equal(await second.exited, 0);
@@ -114,6 +124,16 @@ test('restart: kill -9 between send and acknowledge gives at most one duplicate,
   await third.waitFor(/running: /);
   await new Promise((r) => setTimeout(r, 3000));
   assert.equal(receiver.requests.length, 2, 'no page after a clean restart');
+  // PagerDuty: one trigger per run that had not seen its acknowledgement, all with one dedup key, so
+  // PagerDuty keeps a single incident whatever the restarts.
+  const events = pagerduty.requests.map(
+    (r) => r.json as { event_action: string; dedup_key: string; routing_key: string },
+  );
+  assert.ok(events.length >= 1 && events.length <= 2, `${events.length} PagerDuty events`);
+  assert.deepEqual(new Set(events.map((e) => e.event_action)), new Set(['trigger']));
+  assert.equal(new Set(events.map((e) => e.dedup_key)).size, 1);
+  assert.match(events[0]!.dedup_key, /control-plane\|Component\/kube-scheduler/);
+  assert.equal(events[0]!.routing_key, CANARY_PD);
   const answers: string[] = [];
   for (const path of [
     '/api/v1/receivers',
@@ -142,7 +162,7 @@ test('restart: kill -9 between send and acknowledge gives at most one duplicate,
   db.close();
   assert.ok(rows.join('').includes('control-plane'), 'the store holds the alert');
   const files = readdirSync(data).map((f) => readFileSync(join(data, f)).toString('latin1'));
-  for (const canary of [CANARY_PATH, CANARY_HMAC, CANARY_TOKEN]) {
+  for (const canary of [CANARY_PATH, CANARY_HMAC, CANARY_TOKEN, CANARY_PD]) {
     for (const [what, text] of [
       ['logs', logs.join('\n')],
       ['API answers', answers.join('\n')],
@@ -151,5 +171,5 @@ test('restart: kill -9 between send and acknowledge gives at most one duplicate,
     ] as const)
       assert.ok(!text.includes(canary), `${canary} appears in ${what}`);
   }
-  assert.match(logs.join('\n'), /notifications: oncall \(webhook\)/);
+  assert.match(logs.join('\n'), /notifications: oncall \(webhook\), pd \(pagerduty\)/);
 });
