@@ -42,6 +42,9 @@ export interface DeliveryOutcome {
 
 interface ReceiverState {
   failedAttempts: number;
+  sent: number;
+  dead: number;
+  suppressed: number;
   lastError: string | undefined;
   lastErrorAt: number | undefined;
   blockedUntil: number | undefined;
@@ -126,8 +129,8 @@ export class Deliverer {
     await pending.catch(() => undefined);
   }
 
-  /** Delivery figures and state of every configured receiver. */
-  health(): ReceiverHealth[] {
+  /** Delivery figures and state of every configured receiver (`suppressedAtDispatch`: the dispatcher's count). */
+  health(suppressedAtDispatch: ReadonlyMap<string, number> = new Map()): ReceiverHealth[] {
     const stats = new Map(this.store.outboxStats().map((s) => [s.receiver, s]));
     return this.config.receivers.map((r) => {
       const s = stats.get(r.name);
@@ -141,6 +144,11 @@ export class Deliverer {
         dead: s?.dead ?? 0,
         suppressed: s?.suppressed ?? 0,
         failedAttempts: st?.failedAttempts ?? 0,
+        sinceStart: {
+          sent: st?.sent ?? 0,
+          dead: st?.dead ?? 0,
+          suppressed: (st?.suppressed ?? 0) + (suppressedAtDispatch.get(r.name) ?? 0),
+        },
         lastSentAt: s?.lastSentAt,
         lastError: st?.lastError ?? s?.lastError,
         lastErrorAt: st?.lastErrorAt,
@@ -318,6 +326,9 @@ export class Deliverer {
     if (!s) {
       s = {
         failedAttempts: 0,
+        sent: 0,
+        dead: 0,
+        suppressed: 0,
         lastError: undefined,
         lastErrorAt: undefined,
         blockedUntil: undefined,
@@ -335,6 +346,10 @@ export class Deliverer {
     error: string | undefined,
     next?: number,
   ): void {
+    const counted = this.state(receiver.name);
+    if (result === 'sent') counted.sent += messages.length;
+    else if (result === 'dead') counted.dead += messages.length;
+    else if (result === 'suppressed') counted.suppressed += messages.length;
     const alerts = messages.map((m) => (m.payload as OutboxPayload).alert);
     const title =
       alerts.length === 1

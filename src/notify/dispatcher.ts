@@ -31,6 +31,9 @@ export function silenceFor(
  * are written together or not at all.
  */
 export class Dispatcher {
+  /** Messages recorded as suppressed by a silence at dispatch, per receiver, since the start. */
+  readonly suppressed = new Map<string, number>();
+
   constructor(
     private readonly store: Store,
     private config: NotificationsConfig,
@@ -106,8 +109,11 @@ export class Dispatcher {
             routeIndex: index,
             startsAt: episode,
           });
-          if (id !== undefined)
-            this.store.markSuppressed(id, `silenced by #${silence.id} (${silence.author})`, now);
+          if (
+            id !== undefined &&
+            this.store.markSuppressed(id, `silenced by #${silence.id} (${silence.author})`, now)
+          )
+            this.suppressed.set(name, (this.suppressed.get(name) ?? 0) + 1);
           continue;
         }
         queued += this.enqueue(

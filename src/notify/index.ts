@@ -70,7 +70,7 @@ export class Notifications {
   }
 
   receivers(): ReceiverHealth[] {
-    return this.deliverer.health();
+    return this.deliverer.health(this.dispatcher.suppressed);
   }
 
   heartbeatHealth(): HeartbeatHealth | undefined {

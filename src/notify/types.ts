@@ -121,6 +121,12 @@ export interface ReceiverHealth {
   readonly suppressed: number;
   /** Failed attempts since the service started. */
   readonly failedAttempts: number;
+  /**
+   * Counted since the service started (never decreasing, for `/metrics` counters): messages delivered,
+   * given up, and not sent because of a silence. `sent`, `dead` and `suppressed` above are what the store
+   * holds now, which retention trims.
+   */
+  readonly sinceStart: { readonly sent: number; readonly dead: number; readonly suppressed: number };
   readonly lastSentAt?: number | undefined;
   readonly lastError?: string | undefined;
   readonly lastErrorAt?: number | undefined;

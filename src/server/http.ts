@@ -257,6 +257,7 @@ function receiverJson(r: ReceiverHealth): unknown {
     dead: r.dead,
     suppressed: r.suppressed,
     failedAttempts: r.failedAttempts,
+    sinceStart: r.sinceStart,
     lastSentAt: iso(r.lastSentAt),
     lastError: r.lastError ?? null,
     lastErrorAt: iso(r.lastErrorAt),
