@@ -8,6 +8,10 @@ import { BUILTIN_RULES } from '../src/rules/index.js';
 const EXAMPLES = new URL('../examples/', import.meta.url).pathname;
 
 test('every example configuration loads', () => {
+  // The examples take their secrets from the environment.
+  process.env.HEALWATCH_PAGERDUTY_ROUTING_KEY ??= 'example-routing-key-0123456789ab';
+  process.env.HEALWATCH_SLACK_WEBHOOK_URL ??= 'https://hooks.slack.com/services/T000/B000/XXXX';
+  process.env.HEALWATCH_HEARTBEAT_URL ??= 'https://hc-ping.com/00000000-0000-0000-0000-000000000000';
   const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml'));
   assert.ok(files.length >= 2);
   for (const f of files) {
