@@ -457,7 +457,7 @@ test('api: without a store the silences answer 503; the receivers answer an empt
   }
   const receivers = await call(server, 'GET', '/api/v1/receivers');
   assert.equal(receivers.status, 200);
-  assert.deepEqual(receivers.json, { receivers: [] });
+  assert.deepEqual(receivers.json, { receivers: [], heartbeat: null });
   const metrics = await call(server, 'GET', '/metrics');
   assert.doesNotMatch(
     metrics.text,

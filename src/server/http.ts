@@ -6,6 +6,7 @@ import type { Alert } from '../alerts/tracker.js';
 import type { ServiceCounters, ServiceHealth } from '../app/service.js';
 import { fingerprintOf, HealwatchError, LEVELS, type Finding, type Level } from '../domain/index.js';
 import { parseSilenceRequest, silenceJson, silenceState, SILENCE_STATES } from '../notify/silences.js';
+import type { HeartbeatHealth } from '../notify/heartbeat.js';
 import type { ReceiverHealth } from '../notify/types.js';
 import type { Store } from '../store/index.js';
 import { renderMetrics } from './metrics.js';
@@ -52,6 +53,8 @@ export type ServerStore = Pick<
 export interface NotificationsApi {
   /** How each configured receiver is doing, by name. */
   receivers(): readonly ReceiverHealth[];
+  /** The dead man's switch heartbeat, when configured. */
+  heartbeatHealth?(): HeartbeatHealth | undefined;
 }
 
 /** The largest request body the API reads (a silence is far smaller). */
@@ -245,6 +248,17 @@ const LEVEL_ORDER = (l: Level): number => LEVELS.indexOf(l);
 
 function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+function heartbeatJson(h: HeartbeatHealth | undefined): unknown {
+  if (!h) return null;
+  return {
+    intervalSeconds: h.intervalMs / 1000,
+    lastPingAt: iso(h.lastPingAt),
+    lastError: h.lastError ?? null,
+    lastErrorAt: iso(h.lastErrorAt),
+    skipped: h.skipped,
+  };
 }
 
 function receiverJson(r: ReceiverHealth): unknown {
@@ -536,7 +550,10 @@ function routes(options: ServerOptions): {
   r.set('/api/v1/receivers', {
     isPublic: false,
     handle: (req, res) =>
-      sendJson(req, res, 200, { receivers: (notifications?.receivers() ?? []).map(receiverJson) }),
+      sendJson(req, res, 200, {
+        receivers: (notifications?.receivers() ?? []).map(receiverJson),
+        heartbeat: heartbeatJson(notifications?.heartbeatHealth?.()),
+      }),
   });
   r.set('/metrics', {
     isPublic: false,
