@@ -4,7 +4,7 @@
 // Usage: node scripts/run-tests.mjs [path-substring ...]   (filters the test files)
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const files = [];
@@ -23,6 +23,15 @@ if (selected.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
+// The dashboard's script is compiled TypeScript (web/src -> dist/web); the browser tests load it.
+const web = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'web/tsconfig.json')],
+  {
+    stdio: 'inherit',
+  },
+);
+if (web.status !== 0) process.exit(web.status ?? 1);
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...selected],

@@ -7,6 +7,8 @@ import {
   type ProberOptions,
   type ProbeHealth,
   type SyncProgress,
+  DEFAULT_ADDON_NAMESPACES,
+  type ClusterView,
   type WatcherOptions,
   type WatchHealth,
 } from '../cluster/index.js';
@@ -232,6 +234,23 @@ export class Service {
   /** The connection (after `start`). */
   get connection(): Connection | undefined {
     return this.connectionValue;
+  }
+
+  /** The cluster view (after `start`). */
+  view(): ClusterView | undefined {
+    return this.watcherValue?.view;
+  }
+
+  /** The cluster's name and add-on namespaces from the configuration in force (for the dashboard). */
+  settings(): { clusterName: string | undefined; addonNamespaces: readonly string[] } {
+    const extra = this.config.classification.addonNamespaces;
+    return {
+      clusterName: this.config.clusterName,
+      addonNamespaces: [
+        ...DEFAULT_ADDON_NAMESPACES,
+        ...extra.filter((n) => !DEFAULT_ADDON_NAMESPACES.includes(n)),
+      ],
+    };
   }
 
   /** The configuration in force. */

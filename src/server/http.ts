@@ -9,7 +9,19 @@ import { parseSilenceRequest, silenceJson, silenceState, SILENCE_STATES } from '
 import type { HeartbeatHealth } from '../notify/heartbeat.js';
 import type { ReceiverHealth } from '../notify/types.js';
 import type { Store } from '../store/index.js';
+import { dashboardRoutes, type DashboardSource, type DashboardStore } from './dashboard.js';
 import { renderMetrics } from './metrics.js';
+import {
+  HttpError,
+  intParam,
+  iso,
+  listParam,
+  page,
+  send,
+  sendJson,
+  timeParam,
+  type Route,
+} from './respond.js';
 
 /** What the HTTP API reads (the Service implements it; tests may stub it). */
 export interface ServiceApi {
@@ -117,16 +129,6 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host, port };
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
@@ -148,84 +150,6 @@ function authorize(req: IncomingMessage, tokenDigest: Buffer | undefined): void 
   }
 }
 
-function send(
-  req: IncomingMessage,
-  res: ServerResponse,
-  status: number,
-  body: string,
-  type: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'Content-Type': type,
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    ...headers,
-  });
-  res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-function sendJson(
-  req: IncomingMessage,
-  res: ServerResponse,
-  status: number,
-  value: unknown,
-  headers: Record<string, string> = {},
-): void {
-  send(req, res, status, `${JSON.stringify(value, null, 2)}\n`, 'application/json; charset=utf-8', headers);
-}
-
-function intParam(params: URLSearchParams, name: string, fallback: number, max: number): number {
-  const raw = params.get(name);
-  if (raw === null || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new HttpError(400, `${name} must be a non-negative integer`);
-  const n = Number(raw);
-  if (n > max) throw new HttpError(400, `${name} must be at most ${max}`);
-  return n;
-}
-
-function listParam<T extends string>(
-  params: URLSearchParams,
-  name: string,
-  allowed?: readonly T[],
-): Set<T> | undefined {
-  const values = params
-    .getAll(name)
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
-  if (values.length === 0) return undefined;
-  if (allowed) {
-    const bad = values.find((v) => !allowed.includes(v as T));
-    if (bad !== undefined) throw new HttpError(400, `${name} must be one of ${allowed.join(', ')}`);
-  }
-  return new Set(values as T[]);
-}
-
-function page<T>(
-  items: readonly T[],
-  params: URLSearchParams,
-): { total: number; limit: number; offset: number; items: T[] } {
-  const limit = intParam(params, 'limit', 100, 1000);
-  const offset = intParam(params, 'offset', 0, Number.MAX_SAFE_INTEGER);
-  return { total: items.length, limit, offset, items: items.slice(offset, offset + limit) };
-}
-
-/** A time bound: epoch milliseconds, or an ISO 8601 date and time. */
-function timeParam(params: URLSearchParams, name: string): number | undefined {
-  const raw = params.get(name)?.trim();
-  if (raw === undefined || raw === '') return undefined;
-  if (/^\d+$/.test(raw)) return Number(raw);
-  const t = /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : Number.NaN;
-  if (Number.isNaN(t))
-    throw new HttpError(
-      400,
-      `${name} must be epoch milliseconds or an ISO 8601 time (e.g. 2026-01-31T12:00:00Z)`,
-    );
-  return t;
-}
-
 function alertJson(a: Alert): unknown {
   return {
     fingerprint: a.fingerprint,
@@ -245,10 +169,6 @@ function alertJson(a: Alert): unknown {
 }
 
 const LEVEL_ORDER = (l: Level): number => LEVELS.indexOf(l);
-
-function iso(ms: number | undefined): string | null {
-  return ms === undefined ? null : new Date(ms).toISOString();
-}
 
 function heartbeatJson(h: HeartbeatHealth | undefined): unknown {
   if (!h) return null;
@@ -361,20 +281,6 @@ function checkSameOrigin(req: IncomingMessage, hasToken: boolean): void {
 function silenceId(param: string | undefined): number | undefined {
   if (param === undefined || !/^[1-9]\d{0,14}$/.test(param)) return undefined;
   return Number(param);
-}
-
-type Handler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  param: string | undefined,
-) => void | Promise<void>;
-
-interface Route {
-  isPublic: boolean;
-  /** Methods besides GET and HEAD (which every route takes). */
-  methods?: readonly ('POST' | 'DELETE')[];
-  handle: Handler;
 }
 
 /** The routes of the API; `/healthz` and `/readyz` need no token. */
@@ -582,6 +488,16 @@ function routes(options: ServerOptions): {
       );
     },
   });
+  // The dashboard and the API it reads, when the service can show its view (the real Service can).
+  if ('view' in service && typeof (service as Partial<DashboardSource>).view === 'function') {
+    const dash = dashboardRoutes({
+      source: service as ServiceApi & DashboardSource,
+      store: store && 'recentOutbox' in store ? (store as unknown as DashboardStore) : undefined,
+      receivers: () => notifications?.receivers() ?? [],
+    });
+    for (const [k, v] of dash.exact) r.set(k, v);
+    for (const [k, v] of dash.prefixed) prefixed.set(k, v);
+  }
   return { exact: r, prefixed };
 }
 
