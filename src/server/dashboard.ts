@@ -167,10 +167,8 @@ export function overview(source: DashboardSource, receivers: readonly ReceiverHe
     .sort((a, b) => RANK[b.colour] - RANK[a.colour] || (a.name < b.name ? -1 : 1))
     .slice(0, 60);
   const components = core.workloads.map((w) => {
-    const rel = index.related(
-      `object:${w.kind}/${w.namespace}/${w.name}`,
-      ...(w.component ? [`component:${w.component}`] : []),
-    );
+    // By the object only: several workloads share a component name (cert-manager and its webhook).
+    const rel = index.related(`object:${w.kind}/${w.namespace}/${w.name}`);
     const own: Colour = w.status === 'Down' ? 'red' : w.status === 'Degraded' ? 'amber' : 'green';
     return {
       namespace: w.namespace,
@@ -396,13 +394,15 @@ export function notificationsPage(store: DashboardStore, params: URLSearchParams
   return { items };
 }
 
-/** Points of one or more series between `from` and `to` (default: the last 6 hours). */
+/** Points of one or more series between `from` and `to` (default: the last `window` ms, 6 hours). */
 export function seriesPoints(store: DashboardStore, params: URLSearchParams, now: number): unknown {
   const names = params.getAll('series');
   if (names.length === 0) return { series: store.seriesNames() };
   if (names.length > 20) throw new HttpError(400, 'at most 20 series at once');
+  // Times are the API server's (the samples' clock); `window` asks for the last so many ms up to now.
   const to = timeParam(params, 'to') ?? now;
-  const from = timeParam(params, 'from') ?? to - 6 * 3_600_000;
+  const window = intParam(params, 'window', 6 * 3_600_000, 400 * 86_400_000);
+  const from = timeParam(params, 'from') ?? to - window;
   if (!(from < to)) throw new HttpError(400, 'from must be before to');
   return {
     from: iso(from),

@@ -285,21 +285,40 @@ async function renderOverview(view: HTMLElement): Promise<void> {
           { class: 'muted' },
           'DNS, networking, ingress, autoscaling, logs: what the workloads stand on.',
         ),
-        comps.map((c) =>
-          h(
-            'div',
-            { class: 'item', 'data-colour': c.colour },
-            dot(c.colour),
+        comps
+          .filter((c) => c.colour !== 'green')
+          .map((c) =>
             h(
               'div',
-              { class: 'what' },
-              h('b', {}, `${c.namespace}/${c.name}`),
-              ` ${c.kind} — ${c.available}/${c.desired} available`,
-              c.whenDown ? h('small', {}, `When down: ${c.whenDown}`) : null,
-              alertLines(c.alerts),
+              { class: 'item', 'data-colour': c.colour },
+              dot(c.colour),
+              h(
+                'div',
+                { class: 'what' },
+                h('b', {}, `${c.namespace}/${c.name}`),
+                ` ${c.kind} — ${c.available}/${c.desired} available`,
+                c.whenDown ? h('small', {}, `When down: ${c.whenDown}`) : null,
+                alertLines(c.alerts),
+              ),
             ),
           ),
-        ),
+        ((healthy) =>
+          healthy.length > 0
+            ? h(
+                'p',
+                { class: 'healthy-list' },
+                dot('green'),
+                ` ${healthy.length} working: `,
+                healthy.map((c, k) => [
+                  k > 0 ? ', ' : '',
+                  h(
+                    'span',
+                    { title: c.whenDown ? `When down: ${c.whenDown}` : '' },
+                    `${c.namespace}/${c.name}`,
+                  ),
+                ]),
+              )
+            : null)(comps.filter((c) => c.colour === 'green')),
       ),
       h(
         'section',
@@ -644,8 +663,16 @@ async function loadUPlot(): Promise<UPlotCtor> {
 
 const CHARTS: { title: string; match: RegExp; unit: string }[] = [
   { title: 'Nodes', match: /^node-count:.*:(nodes|ready|notReady)$/, unit: '' },
-  { title: 'Pods by phase', match: /^pod-phases:.*:(Running|Pending|Failed|Succeeded|Unknown)$/, unit: '' },
-  { title: 'Node CPU and memory in use', match: /^node-usage:.*:(cpuPercent|memoryPercent)$/, unit: '%' },
+  {
+    title: 'Pods by phase',
+    match: /^pod-phases:.*:(running|pending|failed|runningNotReady|unknown|terminating)$/,
+    unit: '',
+  },
+  {
+    title: 'Node CPU and memory in use (all nodes, busiest node)',
+    match: /^node-usage:.*:(cpuPercent|memoryPercent|maxNodeCpuPercent|maxNodeMemoryPercent)$/,
+    unit: '%',
+  },
   {
     title: 'Requested of allocatable',
     match: /^resource-requests:.*:(cpuRequestPercent|memoryRequestPercent)$/,
@@ -694,14 +721,13 @@ async function renderMetrics(view: HTMLElement, params: URLSearchParams): Promis
       : null,
     grid,
   );
-  const to = Date.now();
-  const from = to - (ranges[range] ?? ranges['6h']!);
+  const window = ranges[range] ?? ranges['6h']!;
   const dark = document.documentElement.dataset.theme === 'dark';
   const palette = ['#1c64d6', '#2b8a3e', '#c92a2a', '#b35c00', '#7048e8', '#0c8599'];
   for (const chart of CHARTS) {
     const names = series.filter((s) => chart.match.test(s)).slice(0, 6);
     if (names.length === 0) continue;
-    const q = new URLSearchParams({ from: String(from), to: String(to) });
+    const q = new URLSearchParams({ window: String(window) });
     for (const n of names) q.append('series', n);
     const data = await api<{ series: { name: string; points: [number, number][] }[] }>(
       `/api/v1/series?${q.toString()}`,
