@@ -112,7 +112,10 @@ test('dashboard: healthy map green, scheduler-down red and live, a Notice with e
   // Nodes and workloads tables; the dark theme.
   await page.click('nav a[href="#/nodes"]');
   await page.waitForSelector('[data-testid="nodes"] tbody tr');
-  assert.match((await page.textContent('[data-testid="nodes"] tbody tr')) ?? '', /sim-worker2(NotReady|Unknown)/);
+  assert.match(
+    (await page.textContent('[data-testid="nodes"] tbody tr')) ?? '',
+    /sim-worker2(NotReady|Unknown)/,
+  );
   await page.click('#theme');
   assert.ok(['dark', 'light'].includes((await page.getAttribute('html', 'data-theme')) ?? ''));
   await page.click('nav a[href="#/workloads"]');
