@@ -14,13 +14,14 @@
  *
  * --profile DIR writes a CPU profile of the watcher for each churn window (open it in Chrome DevTools).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Session } from 'node:inspector';
 import { fileURLToPath } from 'node:url';
 import { ClusterWatcher, Connection, type RecordKind, type Reflector } from '../src/cluster/index.js';
+import { startSim, stopSim } from './sim-process.js';
 
 const MIB = 2 ** 20;
 
@@ -298,60 +299,6 @@ function run(command: string[], timeoutMs: number): Promise<string> {
       else reject(new Error(`${command.join(' ')}: exit ${code ?? signal}`));
     });
   });
-}
-
-interface SimProcess {
-  child: ChildProcess;
-  url: string;
-  kubeconfig: string;
-  command: string;
-}
-
-/** Starts `healwatch sim` in a child process and waits for its JSON line (URL and kubeconfig). */
-async function startSim(flags: string[], home: string): Promise<SimProcess> {
-  const args = [
-    '--max-semi-space-size=64',
-    '--import',
-    'tsx',
-    'src/cli/main.ts',
-    'sim',
-    '--port',
-    '0',
-    ...flags,
-    '-o',
-    'json',
-  ];
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, HEALWATCH_HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr.resume();
-  const info = await new Promise<{ url: string; kubeconfig: string }>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the simulator did not start within 240 s')), 240_000);
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString('utf8');
-      try {
-        const parsed = JSON.parse(out) as { url: string; kubeconfig: string };
-        clearTimeout(timer);
-        resolve(parsed);
-      } catch {
-        // not complete yet
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`the simulator exited (${code})`)));
-  });
-  return { child, ...info, command: `HEALWATCH_HOME=$TMP node ${args.join(' ')}` };
-}
-
-async function stopSim(sim: SimProcess): Promise<void> {
-  if (sim.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => sim.child.once('exit', resolve));
-  sim.child.kill('SIGTERM');
-  const timer = setTimeout(() => sim.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 function table(header: string[], rows: string[][]): string {

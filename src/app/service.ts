@@ -142,6 +142,33 @@ export const RETENTION = {
   outboxMs: 30 * 86_400_000,
 } as const;
 
+/**
+ * Measurements no None-level rule reports, for the dashboard's charts: the fullest node and image
+ * filesystems (kubelet summaries) and the restarts of all containers (a counter: its slope is the rate).
+ */
+export function clusterMeasurements(view: ClusterView): Record<string, number> {
+  const out: Record<string, number> = {};
+  const percent = (u: {
+    usedBytes: number | undefined;
+    capacityBytes: number | undefined;
+  }): number | undefined =>
+    u.usedBytes !== undefined && u.capacityBytes ? (100 * u.usedBytes) / u.capacityBytes : undefined;
+  let fs: number | undefined;
+  let imageFs: number | undefined;
+  for (const s of view.probes.summaries.values()) {
+    const a = percent(s.fs);
+    const b = percent(s.imageFs);
+    if (a !== undefined) fs = Math.max(fs ?? 0, a);
+    if (b !== undefined) imageFs = Math.max(imageFs ?? 0, b);
+  }
+  if (fs !== undefined) out.maxNodeFsPercent = Math.round(fs * 10) / 10;
+  if (imageFs !== undefined) out.maxImageFsPercent = Math.round(imageFs * 10) / 10;
+  let restarts = 0;
+  for (const p of view.list('Pod')) for (const c of p.containers) restarts += c.restarts;
+  out.containerRestarts = restarts;
+  return out;
+}
+
 /** The series name of one numeric fact of a None-level finding: `rule:Kind/ns/name[|key]:fact`. */
 export function seriesName(f: Finding, fact: string): string {
   return `${f.ruleId}:${refText(f.object)}${f.key ? `|${f.key}` : ''}:${fact}`;
@@ -700,6 +727,10 @@ export class Service {
       for (const [k, v] of Object.entries(f.facts))
         if (typeof v === 'number') samples.push({ series: seriesName(f, k), at: now, value: v });
     }
+    const view = this.watcherValue?.view;
+    if (view)
+      for (const [fact, value] of Object.entries(clusterMeasurements(view)))
+        samples.push({ series: `cluster:Cluster/cluster:${fact}`, at: now, value });
     if (samples.length === 0) return;
     try {
       store.writeSamples(samples);

@@ -355,11 +355,15 @@ export function workloadsPage(source: DashboardSource, params: URLSearchParams):
         byZone[z] = (byZone[z] ?? 0) + 1;
       }
       const onOneNode = Math.max(0, ...Object.values(byNode));
+      // The ten fullest nodes (a DaemonSet has one pod on each of thousands: the count says enough).
+      const top = Object.entries(byNode)
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, 10);
       return {
         ...r,
         pods: pods.length,
         restarts,
-        placement: { nodes: byNode, zones: byZone },
+        placement: { nodes: Object.fromEntries(top), nodeCount: Object.keys(byNode).length, zones: byZone },
         // More than half of three or more replicas on one node: one node's loss takes most of it.
         skewed: r.kind !== 'DaemonSet' && pods.length >= 3 && onOneNode > pods.length / 2,
       };

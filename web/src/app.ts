@@ -679,11 +679,11 @@ const CHARTS: { title: string; match: RegExp; unit: string }[] = [
     unit: '%',
   },
   {
-    title: 'Filesystem use',
-    match: /^(node-filesystem|pvc-filling):.*:(usedPercent|imageFsUsedPercent)$/,
+    title: 'Fullest node and image filesystem',
+    match: /^cluster:.*:(maxNodeFsPercent|maxImageFsPercent)$/,
     unit: '%',
   },
-  { title: 'Restarts', match: /restarts$/i, unit: '' },
+  { title: 'Container restarts (all pods, cumulative)', match: /^cluster:.*:containerRestarts$/, unit: '' },
 ];
 let charts: { destroy(): void }[] = [];
 
@@ -913,7 +913,7 @@ interface WorkloadRow {
   available: number;
   pods: number;
   restarts: number;
-  placement: { nodes: Record<string, number>; zones: Record<string, number> };
+  placement: { nodes: Record<string, number>; nodeCount: number; zones: Record<string, number> };
   skewed: boolean;
   colour: Colour;
   alerts: number;
@@ -968,6 +968,9 @@ async function renderWorkloads(view: HTMLElement, params: URLSearchParams): Prom
               'td',
               {},
               spread(w.placement.nodes),
+              w.placement.nodeCount > 10
+                ? h('div', { class: 'muted' }, `on ${w.placement.nodeCount} nodes`)
+                : null,
               w.skewed ? h('div', { class: 'skew' }, 'most replicas on one node') : null,
             ),
             h('td', {}, spread(w.placement.zones)),

@@ -112,7 +112,8 @@ export function demoCommand(): Command {
       const text = [
         '',
         `Healwatch demo: a simulated ${sim.cluster.platform === 'kubeadm' ? 'self-managed' : sim.cluster.platform.toUpperCase()} cluster (${sim.cluster.world.gitVersion}) is running at ${sim.url}`,
-        `Healwatch is watching it: API at ${api}, configuration in ${configFile}.`,
+        `Healwatch is watching it. Open the dashboard: ${api}/`,
+        `(API at ${api}/api/v1/..., configuration in ${configFile})`,
         `Notifications are printed here and written to ${inbox}.`,
         '',
         'Look at the cluster with kubectl, in another terminal:',

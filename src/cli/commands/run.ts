@@ -21,7 +21,7 @@ const log = (line: string): void => void process.stderr.write(`healwatch run: ${
 export function runCommand(): Command {
   return new Command('run')
     .description(
-      'watch a cluster continuously: evaluate every rule as it changes, track alerts, serve the HTTP API and /metrics',
+      'watch a cluster continuously: evaluate every rule as it changes, track alerts, notify, serve the dashboard, the HTTP API and /metrics',
     )
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--context <name>', 'kubeconfig context (default: the current one)')
@@ -42,6 +42,7 @@ export function runCommand(): Command {
       'after',
       [
         '',
+        'The dashboard is at / (docs/dashboard.md); it asks for the token once when one is set.',
         'Endpoints: /healthz and /readyz (no token), /api/v1/findings, /api/v1/alerts, /api/v1/health,',
         '/api/v1/history, /api/v1/silences, /api/v1/receivers, /metrics (docs/api.md).',
         'Notifications: receivers and routes in the config file (docs/notifications.md): Alerts go to their',
