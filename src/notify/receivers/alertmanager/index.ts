@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { httpError, isRetryableStatus, parseRetryAfter, send, type HttpAnswer } from '../../http.js';
-import { redact, registerSecret, secretField, secretUrlField } from '../../secret.js';
-import type { Delivery, DeliveryResult, NotificationAlert, Notifier, Sender } from '../../types.js';
+import { send } from '../../http.js';
+import { registerSecret, secretField, secretUrlField } from '../../secret.js';
+import type { Delivery, NotificationAlert, Notifier, Sender } from '../../types.js';
 
 /** Prometheus' label-name syntax, which Alertmanager 0.25 enforces. */
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -213,21 +213,6 @@ export function alertmanagerTarget(config: AlertmanagerConfig): { url: string; a
   return { url, ...(authorization !== undefined ? { authorization } : {}) };
 }
 
-/**
- * A failed answer, classified as `send()` does, but with the whole answer redacted before `httpError` cuts
- * it to length: cut first, a secret straddling the cut would leave its start in the error.
- */
-function refused(answer: HttpAnswer): DeliveryResult | undefined {
-  if (answer.status >= 200 && answer.status < 300) return undefined;
-  const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
-  return {
-    ok: false,
-    retryable: isRetryableStatus(answer.status),
-    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    error: httpError({ ...answer, text: redact(answer.text) }),
-  };
-}
-
 export const alertmanagerNotifier: Notifier<AlertmanagerConfig> = {
   type: 'alertmanager',
   description: 'Prometheus Alertmanager API v2: alerts posted as Prometheus would, re-sent every minute',
@@ -239,17 +224,14 @@ export const alertmanagerNotifier: Notifier<AlertmanagerConfig> = {
     const timeoutMs = config.timeoutSeconds !== undefined ? config.timeoutSeconds * 1000 : undefined;
     return {
       send: (delivery, signal) =>
-        send(
-          {
-            url,
-            method: 'POST',
-            ...(authorization !== undefined ? { headers: { authorization } } : {}),
-            body: alertmanagerAlerts(delivery, config.extraLabels),
-            ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-            signal,
-          },
-          refused,
-        ),
+        send({
+          url,
+          method: 'POST',
+          ...(authorization !== undefined ? { headers: { authorization } } : {}),
+          body: alertmanagerAlerts(delivery, config.extraLabels),
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+          signal,
+        }),
     };
   },
 };

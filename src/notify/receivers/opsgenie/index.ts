@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { refText } from '../../../domain/index.js';
-import { httpError, isRetryableStatus, parseRetryAfter, send, type HttpAnswer } from '../../http.js';
+import { sendEach } from '../../each.js';
+import { send } from '../../http.js';
 import { alertText, cut, headline, reasonText } from '../../render.js';
-import { redact, secretField } from '../../secret.js';
-import type { Delivery, DeliveryResult, NotificationAlert, Notifier, Sender } from '../../types.js';
+import { secretField } from '../../secret.js';
+import type { Delivery, NotificationAlert, Notifier, Sender } from '../../types.js';
 
 /** Opsgenie's API per region. */
 export const OPSGENIE_API = { us: 'https://api.opsgenie.com', eu: 'https://api.eu.opsgenie.com' } as const;
@@ -182,61 +183,6 @@ export function opsgenieCloseBody(delivery: Delivery, a: NotificationAlert): Rec
   return { source: 'Healwatch', note: cut(note, MAX_NOTE) };
 }
 
-/** Sends each alert with `one`, in order; fails the delivery when any fails (see the PagerDuty receiver). */
-async function sendEach(
-  delivery: Delivery,
-  signal: AbortSignal | undefined,
-  one: (a: NotificationAlert) => Promise<DeliveryResult>,
-): Promise<DeliveryResult> {
-  const failures: { fingerprint: string; result: Extract<DeliveryResult, { ok: false }> }[] = [];
-  let sent = 0;
-  let last: DeliveryResult | undefined;
-  for (const a of delivery.alerts) {
-    if (signal?.aborted) break;
-    const result = await one(a);
-    sent++;
-    last = result;
-    if (!result.ok) {
-      failures.push({ fingerprint: a.fingerprint, result });
-      if (result.retryable) break;
-    }
-  }
-  const total = delivery.alerts.length;
-  if (failures.length === 0 && sent === total)
-    return total === 1 && last ? last : { ok: true, detail: `${total} alerts accepted` };
-  if (failures.length === 0) return { ok: false, retryable: true, error: 'aborted (shutting down)' };
-  if (total === 1) return failures[0]!.result;
-  const retryAfter = failures
-    .map((f) => f.result.retryAfterMs)
-    .filter((ms): ms is number => ms !== undefined);
-  const notSent = total - sent;
-  return {
-    ok: false,
-    retryable: failures.some((f) => f.result.retryable),
-    ...(retryAfter.length > 0 ? { retryAfterMs: Math.max(...retryAfter) } : {}),
-    error: redact(
-      `${failures.length} of ${total} alerts failed${notSent > 0 ? ` (${notSent} not sent)` : ''}: ${failures
-        .map((f) => `${f.fingerprint}: ${f.result.error}`)
-        .join('; ')}`,
-    ),
-  };
-}
-
-/**
- * A failed answer, classified as `send()` does, but with the whole answer redacted before `httpError` cuts
- * it to length: cut first, a secret straddling the cut would leave its start in the error.
- */
-function refused(answer: HttpAnswer): DeliveryResult | undefined {
-  if (answer.status >= 200 && answer.status < 300) return undefined;
-  const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
-  return {
-    ok: false,
-    retryable: isRetryableStatus(answer.status),
-    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    error: httpError({ ...answer, text: redact(answer.text) }),
-  };
-}
-
 export const opsgenieNotifier: Notifier<OpsgenieConfig> = {
   type: 'opsgenie',
   description: 'Opsgenie Alert API: one alert per problem (alias), closed when it resolves',
@@ -246,17 +192,14 @@ export const opsgenieNotifier: Notifier<OpsgenieConfig> = {
     const base = `${opsgenieBaseUrl(config)}/v2/alerts`;
     const timeoutMs = config.timeoutSeconds !== undefined ? config.timeoutSeconds * 1000 : undefined;
     const request = (url: string, method: 'POST' | 'PUT', body: unknown, signal: AbortSignal | undefined) =>
-      send(
-        {
-          url,
-          method,
-          headers: { authorization: `GenieKey ${config.apiKey.reveal()}` },
-          body,
-          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-          signal,
-        },
-        refused,
-      );
+      send({
+        url,
+        method,
+        headers: { authorization: `GenieKey ${config.apiKey.reveal()}` },
+        body,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        signal,
+      });
     const one = async (delivery: Delivery, a: NotificationAlert, signal: AbortSignal | undefined) => {
       const alias = encodeURIComponent(opsgenieAlias(delivery.cluster, a.fingerprint));
       if (a.status === 'resolved')

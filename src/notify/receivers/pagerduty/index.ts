@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { refText } from '../../../domain/index.js';
-import { httpError, isRetryableStatus, parseRetryAfter, send, type HttpAnswer } from '../../http.js';
+import { sendEach } from '../../each.js';
+import { send } from '../../http.js';
 import { cut, headline, reasonText } from '../../render.js';
-import { redact, secretField } from '../../secret.js';
-import type { Delivery, DeliveryResult, NotificationAlert, Notifier, Sender } from '../../types.js';
+import { secretField } from '../../secret.js';
+import type { Delivery, NotificationAlert, Notifier, Sender } from '../../types.js';
 
 /** PagerDuty's Events API v2 endpoint. */
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
@@ -95,65 +96,6 @@ export function pagerdutyEvent(
   };
 }
 
-/**
- * Sends one request per alert, in order, and fails the delivery when any fails (retrying it re-sends every
- * event, which the receiver dedups). Stops at the first retryable failure: the receiver is down or
- * throttling, and the rest would fail the same way.
- */
-async function sendEach(
-  delivery: Delivery,
-  signal: AbortSignal | undefined,
-  one: (a: NotificationAlert) => Promise<DeliveryResult>,
-): Promise<DeliveryResult> {
-  const failures: { fingerprint: string; result: Extract<DeliveryResult, { ok: false }> }[] = [];
-  let sent = 0;
-  let last: DeliveryResult | undefined;
-  for (const a of delivery.alerts) {
-    if (signal?.aborted) break;
-    const result = await one(a);
-    sent++;
-    last = result;
-    if (!result.ok) {
-      failures.push({ fingerprint: a.fingerprint, result });
-      if (result.retryable) break;
-    }
-  }
-  const total = delivery.alerts.length;
-  if (failures.length === 0 && sent === total)
-    return total === 1 && last ? last : { ok: true, detail: `${total} events accepted` };
-  if (failures.length === 0) return { ok: false, retryable: true, error: 'aborted (shutting down)' };
-  if (total === 1) return failures[0]!.result;
-  const retryAfter = failures
-    .map((f) => f.result.retryAfterMs)
-    .filter((ms): ms is number => ms !== undefined);
-  const notSent = total - sent;
-  return {
-    ok: false,
-    retryable: failures.some((f) => f.result.retryable),
-    ...(retryAfter.length > 0 ? { retryAfterMs: Math.max(...retryAfter) } : {}),
-    error: redact(
-      `${failures.length} of ${total} events failed${notSent > 0 ? ` (${notSent} not sent)` : ''}: ${failures
-        .map((f) => `${f.fingerprint}: ${f.result.error}`)
-        .join('; ')}`,
-    ),
-  };
-}
-
-/**
- * A failed answer, classified as `send()` does, but with the whole answer redacted before `httpError` cuts
- * it to length: cut first, a secret straddling the cut would leave its start in the error.
- */
-function refused(answer: HttpAnswer): DeliveryResult | undefined {
-  if (answer.status >= 200 && answer.status < 300) return undefined;
-  const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
-  return {
-    ok: false,
-    retryable: isRetryableStatus(answer.status),
-    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    error: httpError({ ...answer, text: redact(answer.text) }),
-  };
-}
-
 export const pagerdutyNotifier: Notifier<PagerdutyConfig> = {
   type: 'pagerduty',
   description: 'PagerDuty Events API v2: one incident per alert, resolved when the alert resolves',
@@ -164,17 +106,18 @@ export const pagerdutyNotifier: Notifier<PagerdutyConfig> = {
     const timeoutMs = config.timeoutSeconds !== undefined ? config.timeoutSeconds * 1000 : undefined;
     return {
       send: (delivery, signal) =>
-        sendEach(delivery, signal, (a) =>
-          send(
-            {
+        sendEach(
+          delivery,
+          signal,
+          (a) =>
+            send({
               url,
               method: 'POST',
               body: pagerdutyEvent(config, delivery, a),
               ...(timeoutMs !== undefined ? { timeoutMs } : {}),
               signal,
-            },
-            refused,
-          ),
+            }),
+          'events',
         ),
     };
   },
