@@ -61,10 +61,21 @@ for (const path of endpoints) {
   let bytes = 0;
   for (let i = 0; i < ROUNDS; i++) {
     const t0 = performance.now();
-    const res = await fetch(`${base}${path}`);
-    const text = await res.text();
-    times.push(performance.now() - t0);
-    bytes = text.length;
+    try {
+      const res = await fetch(`${base}${path}`);
+      const text = await res.text();
+      if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+      times.push(performance.now() - t0);
+      bytes = text.length;
+    } catch (error) {
+      process.stderr.write(
+        `${path}: ${error instanceof Error ? `${error.message} ${(error.cause as Error | undefined)?.message ?? ''}` : String(error)} after ${ms(performance.now() - t0)}\n`,
+      );
+    }
+  }
+  if (times.length === 0) {
+    apiRows.push(`| \`${path}\` | failed | | |`);
+    continue;
   }
   apiRows.push(
     `| \`${path}\` | ${ms(pct(times, 50))} | ${ms(pct(times, 95))} | ${(bytes / 1024).toFixed(1)} KiB |`,
@@ -96,10 +107,7 @@ if (existsSync(CHROMIUM)) {
       await page.goto('about:blank');
       const t0 = performance.now();
       await page.goto(`${base}/#/${route}`);
-      // A string, evaluated in the page (this file is compiled without the DOM library).
-      await page.waitForFunction('document.body.dataset.rendered !== undefined', undefined, {
-        timeout: 60_000,
-      });
+      await page.waitForSelector('body[data-rendered]', { timeout: 60_000 });
       times.push(performance.now() - t0);
     }
     pageRows.push(`| ${route} | ${ms(pct(times, 50))} | ${ms(Math.max(...times))} |`);

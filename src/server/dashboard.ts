@@ -94,6 +94,24 @@ class AlertIndex {
 const NODE_WHEN_DOWN =
   'its pods are not restarted or reported; after the eviction timeout they are replaced on other nodes';
 
+/**
+ * Values computed once per evaluation: the map and the node inventory change with the alerts, which change
+ * only when the rules run; between two evaluations every page view gets the same answer without walking
+ * 150,000 pods again.
+ */
+class PerEvaluation<T> {
+  private at: number | undefined;
+  private value: T | undefined;
+  get(source: DashboardSource, compute: () => T): T {
+    const at = source.health().lastEvaluation?.at;
+    if (at === undefined || at !== this.at || this.value === undefined) {
+      this.value = compute();
+      this.at = at;
+    }
+    return this.value;
+  }
+}
+
 /** The self-healing map: control plane, nodes, cluster components and workloads, each with a colour. */
 export function overview(source: DashboardSource, receivers: readonly ReceiverHealth[]): unknown {
   const view = source.view();
@@ -268,15 +286,25 @@ function pageOf<T>(
   return { total: items.length, offset, limit, items: items.slice(offset, offset + limit) };
 }
 
-/** Nodes: readiness, pods, zone, findings; problems first; paged and filterable. */
-export function nodesPage(source: DashboardSource, params: URLSearchParams): unknown {
-  const view = source.view();
-  if (!view) return { total: 0, offset: 0, limit: 0, items: [] };
+interface NodeRow {
+  name: string;
+  status: string;
+  reason: string | null;
+  schedulable: boolean;
+  roles: string[];
+  zone: string | null;
+  kubeletVersion: string;
+  pods: number;
+  heartbeatAgeSeconds: number | null;
+  colour: Colour;
+  alerts: number;
+}
+
+/** Every node as the Nodes page shows it, problems first. */
+function nodeRows(source: DashboardSource, view: ClusterView): NodeRow[] {
   const index = new AlertIndex(source.alerts());
-  const q = params.get('q');
-  const rows = inventoryCore(view, source.now(), [])
-    .nodes.filter((n) => matches(q, n.name, n.zone))
-    .map((n) => {
+  return inventoryCore(view, source.now(), [])
+    .nodes.map((n): NodeRow => {
       const rel = index.related(`node:${n.name}`, `object:Node/${n.name}`);
       return {
         name: n.name,
@@ -293,7 +321,19 @@ export function nodesPage(source: DashboardSource, params: URLSearchParams): unk
       };
     })
     .sort((a, b) => RANK[b.colour] - RANK[a.colour] || (a.name < b.name ? -1 : 1));
-  return pageOf(rows, params);
+}
+
+/** Nodes: readiness, pods, zone, findings; problems first; paged and filterable (by name or zone). */
+export function nodesPage(
+  source: DashboardSource,
+  params: URLSearchParams,
+  cache?: PerEvaluation<NodeRow[]>,
+): unknown {
+  const view = source.view();
+  if (!view) return { total: 0, offset: 0, limit: 0, items: [] };
+  const q = params.get('q');
+  const all = cache ? cache.get(source, () => nodeRows(source, view)) : nodeRows(source, view);
+  return pageOf(q ? all.filter((n) => matches(q, n.name, n.zone ?? undefined)) : all, params);
 }
 
 /**
@@ -525,13 +565,21 @@ export function dashboardRoutes(options: {
     isPublic: true,
     handle: (req, res, _url, name) => serveAsset(req, res, name ?? ''),
   });
+  const overviewCache = new PerEvaluation<unknown>();
+  const nodesCache = new PerEvaluation<NodeRow[]>();
   exact.set('/api/v1/overview', {
     isPublic: false,
-    handle: (req, res) => sendJson(req, res, 200, overview(source, options.receivers())),
+    handle: (req, res) =>
+      sendJson(
+        req,
+        res,
+        200,
+        overviewCache.get(source, () => overview(source, options.receivers())),
+      ),
   });
   exact.set('/api/v1/nodes', {
     isPublic: false,
-    handle: (req, res, url) => sendJson(req, res, 200, nodesPage(source, url.searchParams)),
+    handle: (req, res, url) => sendJson(req, res, 200, nodesPage(source, url.searchParams, nodesCache)),
   });
   exact.set('/api/v1/workloads', {
     isPublic: false,
