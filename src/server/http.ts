@@ -588,6 +588,8 @@ export async function startServer(options: ServerOptions): Promise<HttpServer> {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Requests under way get a second to finish; open event streams (the dashboard's) never do.
+        setTimeout(() => server.closeAllConnections(), 1000).unref();
       });
       return closing;
     },

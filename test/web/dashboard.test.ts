@@ -125,3 +125,44 @@ test('dashboard: healthy map green, scheduler-down red and live, a Notice with e
   const foreign = requests.filter((u) => !u.startsWith(runner.server.url));
   assert.deepEqual(foreign, [], 'everything is served locally');
 });
+
+test('dashboard: with a token the page asks for it once, keeps it for the session, and stops cleanly with a stream open', async (t) => {
+  const browser = await launchBrowser(t);
+  if (!browser) return;
+  const sim = await startSimulator({ seed: 'dashboard-token', clock: 'manual', port: 0 });
+  t.after(() => sim.close());
+  const token = 'dashboard-test-token-0123456789';
+  const runner = await startRunner({
+    connection: Connection.fromString(sim.kubeconfig()),
+    config: parseConfig('{}', 'dashboard-token'),
+    host: '127.0.0.1',
+    port: 0,
+    token,
+    log: () => undefined,
+    service: { now: () => sim.cluster.world.now(), probeIntervalMs: 1000 },
+  });
+  let stopped = false;
+  t.after(() => (stopped ? undefined : runner.stop()));
+  await runner.started;
+  const page = await browser.newPage();
+  await page.goto(runner.server.url);
+  await page.waitForSelector('#token-dialog[open]');
+  await page.fill('#token-input', 'wrong');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#token-dialog[open] #token-error:not([hidden])');
+  await page.fill('#token-input', token);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('[data-testid="layer-control-plane"]');
+  await page.waitForSelector('#status:has-text("live")');
+  assert.equal(await page.evaluate('sessionStorage.getItem("healwatch.token")'), token);
+  // Another section: no second question.
+  await page.click('nav a[href="#/nodes"]');
+  await page.waitForSelector('[data-testid="nodes"] tbody tr');
+  assert.equal(await page.locator('#token-dialog[open]').count(), 0);
+  assert.ok(!(await page.content()).includes(token), 'the token is not rendered');
+  // The event stream is open: stopping must not wait for the browser to go away.
+  const t0 = Date.now();
+  await runner.stop();
+  stopped = true;
+  assert.ok(Date.now() - t0 < 10_000, `stopped in ${Date.now() - t0} ms`);
+});
