@@ -65,14 +65,14 @@ describe('alertmanager config', () => {
       { ...base, basicAuth: { username: 'u', password: 'pass' }, bearerToken: 'tok-1234' },
       { ...base, url: 'http://u:pass@am:9093', bearerToken: 'tok-1234' },
       { ...base, url: 'http://u:pass@am:9093', basicAuth: { username: 'u', password: 'pass' } },
-      { ...base, timeoutSeconds: 1000 },
+      { ...base, timeout: '10m' },
     ])
       assert.equal(alertmanagerNotifier.schema.safeParse(bad).success, false, JSON.stringify(bad));
     const ok = alertmanagerNotifier.schema.parse({
       ...base,
       extraLabels: { team: 'platform', env: 'prod' },
       basicAuth: { username: 'u', password: 'pw-5678' },
-      timeoutSeconds: 3,
+      timeout: '3s',
     });
     assert.deepEqual(ok.extraLabels, { team: 'platform', env: 'prod' });
   });

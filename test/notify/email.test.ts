@@ -380,7 +380,7 @@ describe('email receiver: classification', () => {
     try {
       const started = Date.now();
       const f = failed(
-        await emailNotifier.create(config({ timeoutSeconds: 0.5 }, { port })).send(sampleDelivery()),
+        await emailNotifier.create(config({ timeout: '500ms' }, { port })).send(sampleDelivery()),
       );
       assert.equal(f.retryable, true);
       assert.match(f.error, /no SMTP greeting/);
@@ -464,7 +464,7 @@ describe('email receiver: configuration', () => {
     assert.equal(smtpSettings(config({}, { host: 'localhost' })).ignoreTLS, true);
     assert.equal(smtpSettings(config({}, { host: '[::1]' })).host, '::1');
     assert.equal(smtpSettings(config({}, { host: 'smtp.example.com', requireTLS: false })).requireTLS, false);
-    const smtps = smtpSettings(config({ timeoutSeconds: 5 }, { host: 'smtp.example.com', port: 465 }));
+    const smtps = smtpSettings(config({ timeout: '5s' }, { host: 'smtp.example.com', port: 465 }));
     assert.equal(smtps.secure, true);
     assert.equal(smtps.requireTLS, false);
     assert.equal(smtps.timeoutMs, 5000);

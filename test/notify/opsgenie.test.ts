@@ -114,7 +114,7 @@ describe('opsgenie config', () => {
       { ...base, tags: ['x'.repeat(51)] },
       { ...base, tags: Array.from({ length: 21 }, (_, i) => `t${i}`) },
       { ...base, tags: [''] },
-      { ...base, timeoutSeconds: -1 },
+      { ...base, timeout: '-1s' },
     ])
       assert.equal(opsgenieNotifier.schema.safeParse(bad).success, false, JSON.stringify(bad));
   });

@@ -94,8 +94,8 @@ describe('pagerduty config', () => {
       { ...base, severity: { alert: 'critical', other: 'info' } },
       { ...base, url: 'ftp://example.com/x' },
       { ...base, url: 'not a url' },
-      { ...base, timeoutSeconds: 0 },
-      { ...base, timeoutSeconds: '10' },
+      { ...base, timeout: '0s' },
+      { ...base, timeout: '10' },
       { ...base, name: '' },
       { ...base, type: 'opsgenie' },
       { ...base, routingKey: { env: 'HW_TEST_UNSET_VARIABLE' } },
@@ -104,7 +104,7 @@ describe('pagerduty config', () => {
     const ok = pagerdutyNotifier.schema.parse({
       ...base,
       severity: { notice: 'info' },
-      timeoutSeconds: 5,
+      timeout: '5s',
     });
     assert.deepEqual(ok.severity, { alert: 'critical', notice: 'info' });
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timeoutField } from '../../fields.js';
 import { send } from '../../http.js';
 import { registerSecret, secretField, secretUrlField } from '../../secret.js';
 import type { Delivery, NotificationAlert, Notifier, Sender } from '../../types.js';
@@ -35,7 +36,7 @@ export const alertmanagerConfigSchema = z
         z.string().min(1),
       )
       .optional(),
-    timeoutSeconds: z.number().positive().max(300).optional(),
+    timeout: timeoutField.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -221,7 +222,7 @@ export const alertmanagerNotifier: Notifier<AlertmanagerConfig> = {
   resendEveryMs: 60_000,
   create(config: AlertmanagerConfig): Sender {
     const { url, authorization } = alertmanagerTarget(config);
-    const timeoutMs = config.timeoutSeconds !== undefined ? config.timeoutSeconds * 1000 : undefined;
+    const timeoutMs = config.timeout;
     return {
       send: (delivery, signal) =>
         send({

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { createTransport } from 'nodemailer';
 import type { NodemailerError, SendMailOptions, SMTPSentMessageInfo, Transporter } from 'nodemailer';
 import { z } from 'zod';
+import { timeoutField } from '../../fields.js';
 import { alertText, cut, deliveryText, deliveryTitle, headline, reasonText } from '../../render.js';
 import { redact, secretField } from '../../secret.js';
 import type { Delivery, DeliveryResult, NotificationAlert, Notifier, Sender } from '../../types.js';
@@ -78,7 +79,7 @@ const emailSchema = z
       .refine((s) => !/[\r\n]/.test(s), { message: 'must be one line' })
       .default('[healwatch]'),
     smtp: smtpSchema,
-    timeoutSeconds: z.number().positive().max(600).optional(),
+    timeout: timeoutField.optional(),
   })
   .strict();
 
@@ -120,7 +121,7 @@ export function smtpSettings(config: EmailConfig): {
     // travels the network there, and local relays often offer STARTTLS with a self-signed certificate.
     ignoreTLS: !secure && !requireTLS && loopback,
     rejectUnauthorized: config.smtp.rejectUnauthorized,
-    timeoutMs: Math.round((config.timeoutSeconds ?? DEFAULT_EMAIL_TIMEOUT_MS / 1000) * 1000),
+    timeoutMs: config.timeout ?? DEFAULT_EMAIL_TIMEOUT_MS,
   };
 }
 

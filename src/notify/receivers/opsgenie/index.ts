@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { timeoutField } from '../../fields.js';
 import { refText } from '../../../domain/index.js';
 import { sendEach } from '../../each.js';
 import { send } from '../../http.js';
@@ -68,7 +69,7 @@ export const opsgenieConfigSchema = z
     responders: z.array(responder).max(MAX_RESPONDERS).optional(),
     /** Tags on every alert (before `healwatch` and `rule:<id>`; 20 at most in all). */
     tags: z.array(z.string().min(1).max(MAX_TAG)).max(MAX_TAGS).optional(),
-    timeoutSeconds: z.number().positive().max(300).optional(),
+    timeout: timeoutField.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -190,7 +191,7 @@ export const opsgenieNotifier: Notifier<OpsgenieConfig> = {
   batching: 'each',
   create(config: OpsgenieConfig): Sender {
     const base = `${opsgenieBaseUrl(config)}/v2/alerts`;
-    const timeoutMs = config.timeoutSeconds !== undefined ? config.timeoutSeconds * 1000 : undefined;
+    const timeoutMs = config.timeout;
     const request = (url: string, method: 'POST' | 'PUT', body: unknown, signal: AbortSignal | undefined) =>
       send({
         url,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { timeoutField } from '../../fields.js';
 import { refText } from '../../../domain/index.js';
 import { sendEach } from '../../each.js';
 import { send } from '../../http.js';
@@ -34,7 +35,7 @@ export const pagerdutyConfigSchema = z
       .object({ alert: severity.default('critical'), notice: severity.default('warning') })
       .strict()
       .optional(),
-    timeoutSeconds: z.number().positive().max(300).optional(),
+    timeout: timeoutField.optional(),
   })
   .strict();
 
@@ -103,7 +104,7 @@ export const pagerdutyNotifier: Notifier<PagerdutyConfig> = {
   batching: 'each',
   create(config: PagerdutyConfig): Sender {
     const url = config.url ?? PAGERDUTY_EVENTS_URL;
-    const timeoutMs = config.timeoutSeconds !== undefined ? config.timeoutSeconds * 1000 : undefined;
+    const timeoutMs = config.timeout;
     return {
       send: (delivery, signal) =>
         sendEach(

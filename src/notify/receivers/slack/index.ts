@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timeoutField } from '../../fields.js';
 import { refText } from '../../../domain/index.js';
 import { DEFAULT_TIMEOUT_MS, httpError, isRetryableStatus, send, type HttpAnswer } from '../../http.js';
 import { cut, deliveryTitle, headline, levelWord, reasonText } from '../../render.js';
@@ -15,22 +16,6 @@ export const SLACK_LIMITS = {
   evidence: 5,
   nextSteps: 5,
 } as const;
-
-/**
- * A duration such as `10s`, `1m` or `1500ms` in milliseconds, between 100 ms and 5 minutes. (The same
- * grammar as `parseDuration` in src/config; not imported from there because the configuration will import
- * the receivers, which would make a cycle.)
- */
-const timeoutField = z
-  .string()
-  .regex(/^(\d+(\.\d+)?(ms|s|m))+$/, 'must be a duration such as 10s, 1m or 1500ms')
-  .transform((text) => {
-    const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
-    let total = 0;
-    for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m)/g)) total += Number(m[1]) * units[m[2]!]!;
-    return total;
-  })
-  .refine((ms) => ms >= 100 && ms <= 300_000, 'must be between 100ms and 5m');
 
 /** One or more Slack mentions: `<!here>`, `<!channel>`, `<!everyone>`, `<@U0123>`, `<!subteam^S0123>`. */
 const MENTION = /^<(!here|!channel|!everyone|@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+)(\|[^<>]*)?>$/;

@@ -1,26 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
+import { timeoutField } from '../../fields.js';
 import type { Evidence } from '../../../domain/index.js';
 import { DEFAULT_TIMEOUT_MS, send } from '../../http.js';
 import { cut, deliveryText, deliveryTitle } from '../../render.js';
 import { registerSecret, secretField, secretUrlField, type Secret } from '../../secret.js';
 import type { Delivery, NotificationAlert, Notifier, Sender } from '../../types.js';
-
-/**
- * A duration such as `10s`, `1m` or `1500ms` in milliseconds, between 100 ms and 5 minutes. (The same
- * grammar as `parseDuration` in src/config; not imported from there because the configuration will import
- * the receivers, which would make a cycle.)
- */
-const timeoutField = z
-  .string()
-  .regex(/^(\d+(\.\d+)?(ms|s|m))+$/, 'must be a duration such as 10s, 1m or 1500ms')
-  .transform((text) => {
-    const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
-    let total = 0;
-    for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m)/g)) total += Number(m[1]) * units[m[2]!]!;
-    return total;
-  })
-  .refine((ms) => ms >= 100 && ms <= 300_000, 'must be between 100ms and 5m');
 
 /** Headers Healwatch sets itself (or fetch does), which the configuration may not replace. */
 const RESERVED_HEADERS = new Set([
