@@ -528,6 +528,10 @@ test('api: POST and DELETE from another origin are refused, and without a token 
   );
   assert.equal(rebound.status, 403);
   assert.match(rebound.body, /loopback Host/);
+  // Its reads too: the findings and alerts must not leak to it.
+  const reboundRead = await rawRequest(server, 'GET', '/api/v1/alerts', { Host: 'evil.example:8080' });
+  assert.equal(reboundRead.status, 403);
+  assert.equal((await rawRequest(server, 'GET', '/healthz', { Host: 'evil.example:8080' })).status, 200);
   const localhost = await rawRequest(server, 'DELETE', `/api/v1/silences/${id}`, {
     Host: `localhost:${server.port}`,
   });

@@ -528,7 +528,19 @@ export async function startServer(options: ServerOptions): Promise<HttpServer> {
     try {
       const url = new URL(req.url ?? '/', 'http://healwatch.invalid');
       const found = lookup(url.pathname);
-      if (!found?.route.isPublic) authorize(req, tokenDigest);
+      if (!found?.route.isPublic) {
+        authorize(req, tokenDigest);
+        // Without a token the API listens on loopback only; a page whose DNS name was rebound to
+        // 127.0.0.1 would still send its own name as Host: its reads are refused too, not only changes.
+        if (tokenDigest === undefined) {
+          const host = req.headers.host?.trim().toLowerCase() ?? '';
+          if (!isLoopback(hostName(host)))
+            throw new HttpError(
+              403,
+              `request refused: without an API token, only a loopback Host (127.0.0.1, [::1] or localhost) is served, not ${host === '' ? 'an empty Host' : host}`,
+            );
+        }
+      }
       if (!found) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
       const { route, param } = found;
       const allowed = ['GET', 'HEAD', ...(route.methods ?? [])];

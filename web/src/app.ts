@@ -443,11 +443,20 @@ const field = (data: FormData, name: string): string => {
 
 const cssId = (s: string): string => s.replace(/[^A-Za-z0-9_-]/g, '_');
 
+/** Silences set from this page, by alert: shown on the card across live re-renders. */
+const silencedHere = new Map<string, number>();
+const silencedText = (id: number): string =>
+  `Silenced (#${id}): its notifications are held until the silence ends.`;
+
 function findingCard(a: AlertItem, focused: boolean): HTMLElement {
   const colour = a.level === 'alert' ? 'red' : 'amber';
   const since = a.firingSince ?? a.pendingSince;
   const form = h('form', { class: 'silence-form', hidden: true, 'aria-label': `Silence ${a.title}` });
-  const status = h('span', { role: 'status' });
+  const status = h(
+    'span',
+    { role: 'status' },
+    silencedHere.has(a.fingerprint) ? silencedText(silencedHere.get(a.fingerprint)!) : '',
+  );
   form.append(
     h(
       'label',
@@ -486,7 +495,10 @@ function findingCard(a: AlertItem, focused: boolean): HTMLElement {
     };
     api<{ id: number }>('/api/v1/silences', { method: 'POST', body: JSON.stringify(body) })
       .then((s) => {
-        status.textContent = `Silenced (#${s.id}): its notifications are held until the silence ends.`;
+        silencedHere.set(a.fingerprint, s.id);
+        // The card may have been re-rendered meanwhile (live updates): update whichever is on the page.
+        for (const el of [status, ...document.querySelectorAll(`#f-${cssId(a.fingerprint)} [role="status"]`)])
+          el.textContent = silencedText(s.id);
         form.hidden = true;
       })
       .catch((err: Error) => (status.textContent = `Could not silence: ${err.message}`));
@@ -1059,8 +1071,11 @@ async function live(): Promise<void> {
           );
           document.querySelector('.brand .dot')!.className =
             `dot ${u.alerts > 0 ? 'red' : u.notices > 0 ? 'amber' : 'green'}`;
-          // The metrics page keeps its charts (they change once a minute); everything else follows.
-          if (!first && current().route !== 'metrics') void render();
+          // The metrics page keeps its charts (they change once a minute); everything else follows, but
+          // not while someone is filling in a form (a silence) on the page.
+          const active = document.activeElement;
+          const typing = active !== null && active.closest('#view form') !== null;
+          if (!first && current().route !== 'metrics' && !typing) void render();
           first = false;
         }
       }
