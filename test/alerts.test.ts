@@ -193,3 +193,20 @@ test('inhibition: a control-plane component found down mutes the symptoms of its
   );
   assert.equal(r.muted[0]!.reason, 'kube-scheduler is reported as down');
 });
+
+test('inhibition: a restart spike within 15 minutes after its workload verdict resolved is that failure’s echo', () => {
+  const spike = finding('restart-spike', 'cart');
+  const elsewhere = finding('restart-spike', 'api');
+  const crash = finding('crashloop', 'cart');
+  const r = inhibit([spike, elsewhere, crash], {
+    inputsOf: () => [],
+    recentVerdicts: new Map([['Deployment/shop/cart', 'deployment-replicas|Deployment/shop/cart']]),
+  });
+  // Only the spike is muted: a crash loop that comes back is a current symptom and shows.
+  assert.deepEqual(
+    r.active.map((f) => `${f.ruleId}:${f.object.name}`),
+    ['restart-spike:api', 'crashloop:cart'],
+  );
+  assert.equal(r.muted[0]!.by, 'deployment-replicas|Deployment/shop/cart');
+  assert.match(r.muted[0]!.reason, /reported and resolved in the last 15 minutes/);
+});

@@ -89,6 +89,27 @@ test('service: scheduler-down opens, fires control-plane at Alert after its for,
   assert.equal(resolved?.state, 'resolved', 'a resolved alert stays listed');
 });
 
+test('service: after a crash-looping Deployment heals, its restarts do not come back as a restart-spike Notice', async (t) => {
+  const r = await startRunning(t);
+  await r.evaluate();
+  r.transitions.length = 0;
+  r.sim.faults.start({ name: 'crashloop', target: 'shop/cart' });
+  await r.advance(5 * 60_000);
+  assert.ok(
+    r.transitions.some((x) => x.type === 'fired' && x.finding.ruleId === 'deployment-replicas'),
+    describeT(r.transitions).join('\n'),
+  );
+  r.sim.faults.heal();
+  await r.advance(20 * 60_000);
+  const after = describeT(noticeOrAbove(r.transitions)).filter((d) => d.includes('Deployment/shop/cart'));
+  assert.ok(after.includes('resolved:deployment-replicas:Deployment/shop/cart:alert'), after.join('\n'));
+  assert.deepEqual(
+    after.filter((d) => d.includes('restart-spike')),
+    [],
+    'the restarts are the echo of the failure already told',
+  );
+});
+
 test('service: a view change triggers a debounced evaluation', async (t) => {
   const r = await startRunning(t, { debounceMs: 50 });
   const before = r.service.counters().evaluations;

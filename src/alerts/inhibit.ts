@@ -12,12 +12,20 @@ export interface Muted {
 export interface InhibitionContext {
   /** The record kinds a rule judges from (a blind watch on one of them makes its findings unreliable). */
   inputsOf(ruleId: string): readonly string[];
+  /**
+   * Workload verdicts that fired and resolved within the last `RESTART_ECHO_MS`, by object
+   * (`Kind/ns/name` → the verdict's fingerprint): their restarts are still in restart-spike's window.
+   */
+  recentVerdicts?: ReadonlyMap<string, string>;
 }
+
+/** How long after a workload verdict resolves its restarts still count as its echo (restart-spike's window). */
+export const RESTART_ECHO_MS = 15 * 60_000;
 
 /** Rules whose findings are about pods and say which node they run on (`facts.node`). */
 const POD_RULES = new Set(['crashloop', 'oom-killed', 'image-pull', 'restart-spike', 'placement-skew']);
 /** Rules that give one availability verdict per workload; their finding includes the pods' evidence. */
-const WORKLOAD_VERDICT_RULES = new Set([
+export const WORKLOAD_VERDICT_RULES: ReadonlySet<string> = new Set([
   'deployment-replicas',
   'statefulset-replicas',
   'component-unavailable',
@@ -119,6 +127,17 @@ export function inhibit(
         finding: f,
         by: fingerprintOf(verdict),
         reason: `${verdict.ruleId} reports ${refText(f.object)} as a whole (${verdict.title})`,
+      });
+      continue;
+    }
+    // A crash loop reported (and resolved) as the workload's verdict leaves its restarts in the spike
+    // window for a while: the same failure, already told, not a new one.
+    const echoOf = f.ruleId === 'restart-spike' ? ctx.recentVerdicts?.get(refText(f.object)) : undefined;
+    if (echoOf !== undefined) {
+      muted.push({
+        finding: f,
+        by: echoOf,
+        reason: `the restarts of ${refText(f.object)} belong to a failure reported and resolved in the last ${RESTART_ECHO_MS / 60_000} minutes`,
       });
       continue;
     }

@@ -1,4 +1,4 @@
-import { inhibit, type Muted } from '../alerts/inhibit.js';
+import { inhibit, RESTART_ECHO_MS, WORKLOAD_VERDICT_RULES, type Muted } from '../alerts/inhibit.js';
 import { AlertTracker, type Alert, type RestorableAlert } from '../alerts/tracker.js';
 import {
   ClusterWatcher,
@@ -530,6 +530,7 @@ export class Service {
     const evaluation = this.engine.evaluate(view, now);
     const { active, muted } = inhibit(evaluation.findings, {
       inputsOf: (id) => BUILTIN_RULES.find((r) => r.id === id)?.inputs ?? [],
+      recentVerdicts: this.recentVerdicts(now),
     });
     const before = new Map<string, Alert['state']>();
     for (const fp of this.known) {
@@ -609,6 +610,23 @@ export class Service {
     }
     this.lastAlerts = new Map(this.tracker.active().map((a) => [a.fingerprint, a]));
     return transitions;
+  }
+
+  /** Workload verdicts that fired and resolved within the last RESTART_ECHO_MS, by object. */
+  private recentVerdicts(now: number): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const fp of this.known) {
+      const a = this.tracker.get(fp);
+      if (
+        a?.state === 'resolved' &&
+        a.firingSince !== undefined &&
+        a.resolvedAt !== undefined &&
+        now - a.resolvedAt < RESTART_ECHO_MS &&
+        WORKLOAD_VERDICT_RULES.has(a.finding.ruleId)
+      )
+        out.set(refText(a.finding.object), fp);
+    }
+    return out;
   }
 
   /**
