@@ -115,7 +115,7 @@ export function describeOutcome(o: DeliveryOutcome): string {
  */
 export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const { log } = options;
-  let config = options.config;
+  const config = options.config;
   const store = options.dataDir !== undefined ? openStore(options.dataDir) : Store.open(':memory:');
   if (options.dataDir !== undefined) log(`data: ${store.file}`);
   else if (config.notifications.receivers.length > 0 && !options.memoryStoreExpected)
@@ -181,7 +181,6 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
       if (!c) return false;
       svc.reload(c);
       notifications.reload(c.notifications, c.clusterName);
-      config = c;
       return true;
     } catch (error) {
       const message = error instanceof HealwatchError ? `${error.message} [${error.code}]` : String(error);
