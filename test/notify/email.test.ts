@@ -383,7 +383,8 @@ describe('email receiver: classification', () => {
         await emailNotifier.create(config({ timeout: '500ms' }, { port })).send(sampleDelivery()),
       );
       assert.equal(f.retryable, true);
-      assert.match(f.error, /no SMTP greeting/);
+      // The greeting wait and the socket's idle wait are both the timeout: either may run out first.
+      assert.match(f.error, /no SMTP greeting|stopped answering/);
       assert.ok(Date.now() - started < 5000);
     } finally {
       for (const s of sockets) s.destroy();
