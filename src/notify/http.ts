@@ -108,6 +108,17 @@ export function httpError(answer: HttpAnswer): string {
   return `HTTP ${answer.status}${body ? `: ${body}` : ''}`;
 }
 
+/** System network error codes in words (shared by the HTTP receivers and e-mail). */
+export const NETWORK_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host lookup failed (temporary)',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
 /** A network error in a sentence, without the URL (undici's messages and causes may carry it). */
 function networkError(error: unknown, timeout: AbortSignal): string {
   if (timeout.aborted) return 'no answer before the timeout';
@@ -115,13 +126,7 @@ function networkError(error: unknown, timeout: AbortSignal): string {
   if (e.name === 'AbortError') return 'aborted (shutting down)';
   const code = e.cause?.code;
   const known: Record<string, string> = {
-    ECONNREFUSED: 'connection refused',
-    ECONNRESET: 'connection reset',
-    ENOTFOUND: 'host not found',
-    EAI_AGAIN: 'host lookup failed (temporary)',
-    ETIMEDOUT: 'connection timed out',
-    EHOSTUNREACH: 'host unreachable',
-    ENETUNREACH: 'network unreachable',
+    ...NETWORK_ERRORS,
     UND_ERR_SOCKET: 'connection closed by the receiver',
     UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
   };

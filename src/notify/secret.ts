@@ -49,6 +49,24 @@ export function registerSecret(value: string): void {
   known.add(JSON.stringify(value).slice(1, -1));
 }
 
+/**
+ * Registers the parts of a secret URL that an answer could quote without the rest (its path, query values,
+ * token-like path segments), so that `redact` removes them too.
+ */
+export function registerUrlParts(url: Secret): void {
+  let u: URL;
+  try {
+    u = new URL(url.reveal());
+  } catch {
+    return;
+  }
+  const parts = [`${u.pathname}${u.search}`, u.pathname, u.search, u.username, u.password];
+  for (const segment of u.pathname.split('/'))
+    if (segment.length >= 16 || (segment.length >= 8 && /\d/.test(segment))) parts.push(segment);
+  for (const value of u.searchParams.values()) parts.push(value);
+  for (const part of parts) if (part.length >= 8) registerSecret(part);
+}
+
 /** Replaces every known secret value in `text` with `<secret>` (longest first, so parts do not leak). */
 export function redact(text: string): string {
   if (known.size === 0 || text === '') return text;

@@ -230,7 +230,7 @@ export interface RetentionCutoffs {
   readonly downsampledBefore?: number | undefined;
   /** History events and resolved alerts (resolved before it, with all their history). */
   readonly historyBefore?: number | undefined;
-  /** Sent and dead outbox messages. */
+  /** Outbox messages that are done: sent, dead or suppressed. */
   readonly outboxBefore?: number | undefined;
 }
 

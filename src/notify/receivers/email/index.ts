@@ -9,6 +9,7 @@ import type { NodemailerError, SendMailOptions, SMTPSentMessageInfo, Transporter
 import { z } from 'zod';
 import { timeoutField } from '../../fields.js';
 import { alertText, cut, deliveryText, deliveryTitle, headline, reasonText } from '../../render.js';
+import { NETWORK_ERRORS } from '../../http.js';
 import { redact, secretField } from '../../secret.js';
 import type { Delivery, DeliveryResult, NotificationAlert, Notifier, Sender } from '../../types.js';
 
@@ -249,16 +250,7 @@ function stepName(e: NodemailerError): string {
   return step === 'CONN' ? 'connect' : step === 'API' ? '' : step;
 }
 
-const NETWORK: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host lookup failed (temporary)',
-  ETIMEDOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  EPIPE: 'connection closed by the server',
-};
+const NETWORK: Record<string, string> = { ...NETWORK_ERRORS, EPIPE: 'connection closed by the server' };
 
 /** Node's TLS errors (certificate checks, handshake) arrive as ESOCKET with the original code. */
 function isTlsError(e: NodemailerError): boolean {

@@ -3,7 +3,7 @@ import { timeoutField } from '../../fields.js';
 import { refText } from '../../../domain/index.js';
 import { DEFAULT_TIMEOUT_MS, httpError, isRetryableStatus, send, type HttpAnswer } from '../../http.js';
 import { cut, deliveryTitle, headline, levelWord, reasonText } from '../../render.js';
-import { redact, registerSecret, secretUrlField, type Secret } from '../../secret.js';
+import { redact, registerUrlParts, secretUrlField } from '../../secret.js';
 import type { Delivery, DeliveryResult, NotificationAlert, Notifier, Sender } from '../../types.js';
 
 /** Block Kit limits (https://api.slack.com/reference/block-kit). */
@@ -233,24 +233,6 @@ function classify(answer: HttpAnswer): DeliveryResult | undefined {
     retryable: false,
     error: meaning ? `${httpError(answer)} (${meaning})` : httpError(answer),
   };
-}
-
-/**
- * Registers the parts of a secret URL that an answer could quote without the rest (its path, query values,
- * token-like path segments), so that `redact` removes them too.
- */
-function registerUrlParts(url: Secret): void {
-  let u: URL;
-  try {
-    u = new URL(url.reveal());
-  } catch {
-    return;
-  }
-  const parts = [`${u.pathname}${u.search}`, u.pathname, u.search, u.username, u.password];
-  for (const segment of u.pathname.split('/'))
-    if (segment.length >= 16 || (segment.length >= 8 && /\d/.test(segment))) parts.push(segment);
-  for (const value of u.searchParams.values()) parts.push(value);
-  for (const part of parts) if (part.length >= 8) registerSecret(part);
 }
 
 /** Slack incoming webhooks: one Block Kit message per group of alerts. */

@@ -4,7 +4,7 @@ import { timeoutField } from '../../fields.js';
 import type { Evidence } from '../../../domain/index.js';
 import { DEFAULT_TIMEOUT_MS, send } from '../../http.js';
 import { cut, deliveryText, deliveryTitle } from '../../render.js';
-import { registerSecret, secretField, secretUrlField, type Secret } from '../../secret.js';
+import { registerSecret, registerUrlParts, secretField, secretUrlField, type Secret } from '../../secret.js';
 import type { Delivery, NotificationAlert, Notifier, Sender } from '../../types.js';
 
 /** Headers Healwatch sets itself (or fetch does), which the configuration may not replace. */
@@ -130,24 +130,6 @@ export function webhookBody(d: Delivery, sentAt: number, maxAlerts = DEFAULT_MAX
 /** `sha256=<hex>`: HMAC-SHA256 of `<timestamp>.<body>` with the shared key. */
 export function webhookSignature(key: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex')}`;
-}
-
-/**
- * Registers the parts of a secret URL that an answer could quote without the rest (its path, query values,
- * token-like path segments), so that `redact` removes them too.
- */
-function registerUrlParts(url: Secret): void {
-  let u: URL;
-  try {
-    u = new URL(url.reveal());
-  } catch {
-    return;
-  }
-  const parts = [`${u.pathname}${u.search}`, u.pathname, u.search, u.username, u.password];
-  for (const segment of u.pathname.split('/'))
-    if (segment.length >= 16 || (segment.length >= 8 && /\d/.test(segment))) parts.push(segment);
-  for (const value of u.searchParams.values()) parts.push(value);
-  for (const part of parts) if (part.length >= 8) registerSecret(part);
 }
 
 /** Registers the credential of `Bearer <token>`-style header values on its own, as an answer may quote it. */
