@@ -1,6 +1,5 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +9,7 @@ import { parseConfig } from '../src/config/config.js';
 import { HealwatchError, type Finding, type Level } from '../src/domain/index.js';
 import { parseListen, startServer, type HttpServer, type ServiceApi } from '../src/server/index.js';
 import { startSimulator } from '../src/sim/index.js';
-
-const ROOT = new URL('..', import.meta.url).pathname;
-const MAIN = join(ROOT, 'src/cli/main.ts');
+import { spawnCli } from './helpers/cli.js';
 
 function finding(i: number, level: Level, namespace: string, ruleId: string): Finding {
   return {
@@ -271,62 +268,6 @@ test('server: on a real service, /readyz turns 200 and /metrics is Prometheus te
   );
   assert.equal(samples.get('healwatch_ready'), 1);
 });
-
-interface Spawned {
-  stderr(): string;
-  waitFor(pattern: RegExp, ms?: number): Promise<RegExpExecArray>;
-  exited: Promise<number | null>;
-  kill(signal: NodeJS.Signals): void;
-}
-
-function spawnCli(t: TestContext, args: string[], env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-  });
-  let stderr = '';
-  const waiters: (() => void)[] = [];
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    for (const w of [...waiters]) w();
-  });
-  child.stdout.resume();
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return {
-    stderr: () => stderr,
-    exited,
-    kill: (signal) => child.kill(signal),
-    waitFor: (pattern, ms = 60_000) =>
-      new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          const m = pattern.exec(stderr);
-          if (m) {
-            resolve(m);
-            return true;
-          }
-          return false;
-        };
-        if (check()) return;
-        const timer = setTimeout(() => reject(new Error(`no ${pattern} in stderr:\n${stderr}`)), ms);
-        const waiter = (): void => {
-          if (check()) {
-            clearTimeout(timer);
-            waiters.splice(waiters.indexOf(waiter), 1);
-          }
-        };
-        waiters.push(waiter);
-        void exited.then(() => {
-          if (!check()) {
-            clearTimeout(timer);
-            reject(new Error(`exited without ${pattern}; stderr:\n${stderr}`));
-          }
-        });
-      }),
-  };
-}
 
 test('cli: `healwatch run` serves on port 0, reloads on SIGHUP (keeping the old config if invalid), stops on SIGTERM with 0', async (t) => {
   const sim = await startSimulator({ seed: 'cli-run', clock: 'manual', port: 0 });

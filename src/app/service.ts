@@ -720,8 +720,7 @@ export class Service {
         if (sink) queued = sink.dispatch(transitions, this.tracker.firing(), now);
       });
     } catch (error) {
-      this.storeWriteErrors++;
-      this.storeLastError = error instanceof Error ? error.message : String(error);
+      this.storeFailed(error);
       return;
     }
     for (const [fp, row] of rows) {
@@ -753,8 +752,7 @@ export class Service {
     try {
       store.writeSamples(samples);
     } catch (error) {
-      this.storeWriteErrors++;
-      this.storeLastError = error instanceof Error ? error.message : String(error);
+      this.storeFailed(error);
     }
   }
 
@@ -771,9 +769,14 @@ export class Service {
         outboxBefore: now - RETENTION.outboxMs,
       });
     } catch (error) {
-      this.storeWriteErrors++;
-      this.storeLastError = error instanceof Error ? error.message : String(error);
+      this.storeFailed(error);
     }
+  }
+
+  /** Counts a failed store write and keeps its message for `health().store`; the monitor goes on. */
+  private storeFailed(error: unknown): void {
+    this.storeWriteErrors++;
+    this.storeLastError = error instanceof Error ? error.message : String(error);
   }
 
   /** On stop: writes each active alert's last sighting whose stored one is behind. */
@@ -793,8 +796,7 @@ export class Service {
       for (const a of stale)
         this.persisted.set(a.fingerprint, { lastSeenAt: a.lastSeenAt, missingSince: a.missingSince });
     } catch (error) {
-      this.storeWriteErrors++;
-      this.storeLastError = error instanceof Error ? error.message : String(error);
+      this.storeFailed(error);
     }
   }
 
