@@ -105,6 +105,11 @@ test('dashboard: healthy map green, scheduler-down red and live, a Notice with e
   await page.click('nav a[href="#/metrics"]');
   await page.waitForSelector('[data-testid="chart"] canvas');
   const charts = page.locator('[data-testid="chart"]');
+  // The charts are drawn one after the other (one request each): give the third its time to appear.
+  await charts
+    .nth(2)
+    .waitFor({ timeout: 10_000 })
+    .catch(() => undefined);
   assert.ok((await charts.count()) >= 3, `${await charts.count()} charts`);
   const points = Number(await charts.first().getAttribute('data-points'));
   assert.ok(points >= 3, `${points} points in the first chart`);
